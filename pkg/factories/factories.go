@@ -51,12 +51,7 @@ var builders = map[string]func(*reader) map[string]any{
 
 // Kinds returns the sorted names of all simple factories.
 func Kinds() []string {
-	out := make([]string, 0, len(builders))
-	for k := range builders {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return sortedKeys(builders)
 }
 
 // IsFactory reports whether key names a simple factory (case-sensitive).
@@ -123,21 +118,16 @@ func (r *reader) child(path string, m map[string]any, allowed ...string) *reader
 }
 
 func (r *reader) unknownKey() *FieldError {
-	var unknown []string
-	for k := range r.cfg {
+	for _, k := range sortedKeys(r.cfg) {
 		if !r.known[k] {
-			unknown = append(unknown, k)
+			msg := "unknown field"
+			if s := suggest(k, r.known); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return &FieldError{Path: r.at(k), Msg: msg}
 		}
 	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	sort.Strings(unknown)
-	msg := "unknown field"
-	if s := suggest(unknown[0], r.known); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return &FieldError{Path: r.at(unknown[0]), Msg: msg}
+	return nil
 }
 
 // finish reports unknown top-level keys first (a typo often explains a
@@ -172,17 +162,45 @@ func (r *reader) raw(key string) any {
 	return v
 }
 
-func (r *reader) str(key string) any {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	if _, isStr := v.(string); !isStr {
-		r.fail(r.at(key), "must be a string, got %s", describe(v))
+// Value kinds accepted by the scalar readers. Expressions are always allowed
+// where KRO can type them (ints, bools); IntOrString and quantities take any string.
+var (
+	isString   = func(v any) bool { _, ok := v.(string); return ok }
+	isInteger  = func(v any) bool { _, ok := v.(int64); return ok || isExprVal(v) }
+	isBool     = func(v any) bool { _, ok := v.(bool); return ok || isExprVal(v) }
+	isIntOrStr = func(v any) bool { _, ok := v.(int64); return ok || isString(v) }
+	isQuantity = func(v any) bool { _, ok := v.(float64); return ok || isIntOrStr(v) }
+)
+
+const (
+	wantString   = "a string"
+	wantInteger  = "an integer or a ${...} expression"
+	wantBool     = "true, false or a ${...} expression"
+	wantIntOrStr = "an integer or a string"
+	wantQuantity = "a quantity such as \"10Gi\""
+)
+
+// check returns v if accept(v), otherwise records an error at path.
+func (r *reader) check(path string, v any, want string, accept func(any) bool) any {
+	if !accept(v) {
+		r.fail(path, "must be %s, got %s", want, describe(v))
 		return nil
 	}
 	return v
 }
+
+func (r *reader) scalar(key, want string, accept func(any) bool) any {
+	if v, ok := r.get(key); ok {
+		return r.check(r.at(key), v, want, accept)
+	}
+	return nil
+}
+
+func (r *reader) str(key string) any         { return r.scalar(key, wantString, isString) }
+func (r *reader) integer(key string) any     { return r.scalar(key, wantInteger, isInteger) }
+func (r *reader) boolean(key string) any     { return r.scalar(key, wantBool, isBool) }
+func (r *reader) intOrString(key string) any { return r.scalar(key, wantIntOrStr, isIntOrStr) }
+func (r *reader) quantity(key string) any    { return r.scalar(key, wantQuantity, isQuantity) }
 
 // enum reads a string that, unless it is a CEL expression, must be one of values.
 func (r *reader) enum(key string, values ...string) any {
@@ -192,68 +210,6 @@ func (r *reader) enum(key string, values ...string) any {
 		return nil
 	}
 	return v
-}
-
-func (r *reader) integer(key string) any {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	return r.intValue(r.at(key), v)
-}
-
-func (r *reader) intValue(path string, v any) any {
-	if s, ok := v.(string); ok && isExpr(s) {
-		return s
-	}
-	if n, ok := v.(int64); ok {
-		return n
-	}
-	r.fail(path, "must be an integer or a ${...} expression, got %s", describe(v))
-	return nil
-}
-
-// intOrString reads an IntOrString field (targetPort, servicePort).
-func (r *reader) intOrString(key string) any {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	switch v.(type) {
-	case int64, string:
-		return v
-	}
-	r.fail(r.at(key), "must be an integer or a string, got %s", describe(v))
-	return nil
-}
-
-func (r *reader) boolean(key string) any {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	if s, isStr := v.(string); isStr && isExpr(s) {
-		return v
-	}
-	if _, isBool := v.(bool); !isBool {
-		r.fail(r.at(key), "must be true, false or a ${...} expression, got %s", describe(v))
-		return nil
-	}
-	return v
-}
-
-// quantity reads a resource quantity ("10Gi", 1024 or an expression).
-func (r *reader) quantity(key string) any {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	switch v.(type) {
-	case string, int64, float64:
-		return v
-	}
-	r.fail(r.at(key), "must be a quantity such as \"10Gi\", got %s", describe(v))
-	return nil
 }
 
 // strMap reads a map of strings; scalar values are stringified. With
@@ -272,10 +228,10 @@ func (r *reader) strMap(key string, allowExpr bool) any {
 		return nil
 	}
 	out := make(map[string]any, len(m))
-	for k, val := range m {
-		s, ok := scalarString(val)
+	for _, k := range sortedKeys(m) {
+		s, ok := scalarString(m[k])
 		if !ok {
-			r.fail(r.at(key)+"."+k, "must be a string, got %s", describe(val))
+			r.fail(r.at(key)+"."+k, "must be a string, got %s", describe(m[k]))
 		}
 		out[k] = s
 	}
@@ -379,6 +335,17 @@ func orDefault(v, def any) any {
 
 func isExpr(s string) bool { return strings.Contains(s, "${") }
 
+func isExprVal(v any) bool { s, ok := v.(string); return ok && isExpr(s) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -425,19 +392,7 @@ func describe(v any) string {
 func clone(v any) any {
 	switch t := v.(type) {
 	case nil, string, bool:
-		return v
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, val := range t {
-			out[k] = clone(val)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, val := range t {
-			out[i] = clone(val)
-		}
-		return out
+		return t
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
@@ -466,11 +421,6 @@ func clone(v any) any {
 			out[i] = clone(rv.Index(i).Interface())
 		}
 		return out
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return nil
-		}
-		return clone(rv.Elem().Interface())
 	}
 	return v
 }
@@ -478,12 +428,7 @@ func clone(v any) any {
 // suggest returns the known key closest to s (edit distance <= 2).
 func suggest(s string, known map[string]bool) string {
 	best, bestD := "", 3
-	keys := make([]string, 0, len(known))
-	for k := range known {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(known) {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}

@@ -68,7 +68,7 @@ func (r *reader) servicePorts() any {
 			put(p, "nodePort", c.integer("nodePort"))
 			put(p, "appProtocol", c.str("appProtocol"))
 		} else {
-			p["port"] = r.intValue(path, item)
+			p["port"] = r.check(path, item, wantInteger, isInteger)
 		}
 		if p["name"] == nil && len(list) > 1 {
 			p["name"] = fmt.Sprintf("port-%d", i+1)

@@ -1,9 +1,6 @@
 package factories
 
-import (
-	"fmt"
-	"sort"
-)
+import "fmt"
 
 var (
 	protocols       = []string{"TCP", "UDP", "SCTP"}
@@ -68,7 +65,12 @@ func workload(r *reader, kind string) map[string]any {
 	default:
 		spec = map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": labels["app"]}}, "template": template}
 		if kind != "DaemonSet" {
-			spec["replicas"] = orDefault(r.integer("replicas"), int64(1))
+			// replicas: null leaves the field to an autoscaler (the API server defaults it).
+			replicas := orDefault(r.integer("replicas"), int64(1))
+			if v, set := r.cfg["replicas"]; set && v == nil {
+				replicas = nil
+			}
+			put(spec, "replicas", replicas)
 		}
 		if kind == "StatefulSet" {
 			spec["serviceName"] = orDefault(r.str("serviceName"), md["name"])
@@ -112,7 +114,7 @@ func (r *reader) containerPorts() any {
 		path := fmt.Sprintf("ports[%d]", i)
 		m, isMap := item.(map[string]any)
 		if !isMap {
-			out = append(out, map[string]any{"containerPort": r.intValue(path, item)})
+			out = append(out, map[string]any{"containerPort": r.check(path, item, wantInteger, isInteger)})
 			continue
 		}
 		c := r.child(path, m, "containerPort", "port", "name", "protocol", "hostPort", "hostIP")
@@ -149,13 +151,8 @@ func (r *reader) env() any {
 			return t
 		}
 	case map[string]any:
-		names := make([]string, 0, len(t))
-		for k := range t {
-			names = append(names, k)
-		}
-		sort.Strings(names)
 		out := make([]any, 0, len(t))
-		for _, name := range names {
+		for _, name := range sortedKeys(t) {
 			path := "env." + name
 			if m, isMap := t[name].(map[string]any); isMap {
 				out = append(out, r.envVar(path, name, r.child(path, m, "value", "valueFrom")))
