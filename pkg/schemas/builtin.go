@@ -1,0 +1,188 @@
+package schemas
+
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/cel/openapi/resolver"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+)
+
+// indexJSON lists the built-in resource kinds: group, version, kind, plural
+// resource, scope and the name of the kind's schema definition.
+//
+//go:embed data/index.json
+var indexJSON []byte
+
+// definitionsGz holds the trimmed, merged components.schemas of every
+// built-in group-version, gzip-compressed.
+//
+//go:embed data/definitions.json.gz
+var definitionsGz []byte
+
+// refPrefix is how OpenAPI v3 documents refer to components.schemas entries.
+const refPrefix = "#/components/schemas/"
+
+type kindEntry struct {
+	Group      string `json:"group"`
+	Version    string `json:"version"`
+	Kind       string `json:"kind"`
+	Resource   string `json:"resource"`
+	Namespaced bool   `json:"namespaced"`
+	Definition string `json:"definition"`
+}
+
+func (k *kindEntry) gvk() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind}
+}
+
+// builtinIndex is decoded from indexJSON on first use.
+var builtinIndex struct {
+	once    sync.Once
+	version string
+	kinds   []kindEntry
+	byGVK   map[schema.GroupVersionKind]*kindEntry
+}
+
+func loadIndex() {
+	var doc struct {
+		KubernetesVersion string      `json:"kubernetesVersion"`
+		Kinds             []kindEntry `json:"kinds"`
+	}
+	if err := json.Unmarshal(indexJSON, &doc); err != nil {
+		// The index is generated and embedded; a decode failure is a build defect.
+		panic(fmt.Sprintf("schemas: corrupt embedded index: %v", err))
+	}
+	builtinIndex.version = doc.KubernetesVersion
+	builtinIndex.kinds = doc.Kinds
+	builtinIndex.byGVK = make(map[schema.GroupVersionKind]*kindEntry, len(doc.Kinds))
+	for i := range doc.Kinds {
+		k := &doc.Kinds[i]
+		builtinIndex.byGVK[k.gvk()] = k
+	}
+}
+
+func builtinKinds() []kindEntry {
+	builtinIndex.once.Do(loadIndex)
+	return builtinIndex.kinds
+}
+
+func builtinKind(gvk schema.GroupVersionKind) (*kindEntry, bool) {
+	builtinIndex.once.Do(loadIndex)
+	k, ok := builtinIndex.byGVK[gvk]
+	return k, ok
+}
+
+// builtinDefs holds the definitions: the raw JSON of each is split out of the
+// document on first use, and a definition is decoded into a spec.Schema only
+// when a resolution reaches it.
+var builtinDefs struct {
+	once     sync.Once
+	err      error
+	raw      map[string]json.RawMessage
+	mu       sync.Mutex
+	decoded  map[string]*spec.Schema
+	resolved map[schema.GroupVersionKind]*spec.Schema
+}
+
+func loadDefinitions() {
+	zr, err := gzip.NewReader(bytes.NewReader(definitionsGz))
+	if err != nil {
+		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
+		return
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
+		return
+	}
+	raw := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
+		return
+	}
+	builtinDefs.raw = raw
+	builtinDefs.decoded = make(map[string]*spec.Schema, 256)
+	builtinDefs.resolved = make(map[schema.GroupVersionKind]*spec.Schema)
+}
+
+// resolveBuiltin returns the populated schema of a built-in kind, computing it
+// once per process.
+func resolveBuiltin(k *kindEntry) (*spec.Schema, error) {
+	gvk := k.gvk()
+	builtinDefs.once.Do(loadDefinitions)
+	if builtinDefs.err != nil {
+		return nil, builtinDefs.err
+	}
+	builtinDefs.mu.Lock()
+	defer builtinDefs.mu.Unlock()
+	if s, ok := builtinDefs.resolved[gvk]; ok {
+		return s, nil
+	}
+	s, err := populateRefsLocked(k.Definition, nil)
+	if err != nil {
+		return nil, fmt.Errorf("resolving schema of %s: %w", gvk, err)
+	}
+	builtinDefs.resolved[gvk] = s
+	return s, nil
+}
+
+// populateRefs resolves the definition root with resolver.PopulateRefs, the
+// function resolver.ClientDiscoveryResolver uses. $refs are looked up in
+// extra first, then in the built-in definitions.
+func populateRefs(root string, extra func(name string) (*spec.Schema, bool)) (*spec.Schema, error) {
+	builtinDefs.once.Do(loadDefinitions)
+	if builtinDefs.err != nil {
+		return nil, builtinDefs.err
+	}
+	builtinDefs.mu.Lock()
+	defer builtinDefs.mu.Unlock()
+	return populateRefsLocked(root, extra)
+}
+
+// populateRefsLocked is populateRefs with builtinDefs.mu held.
+func populateRefsLocked(root string, extra func(name string) (*spec.Schema, bool)) (*spec.Schema, error) {
+	var decodeErr error
+	s, err := resolver.PopulateRefs(func(ref string) (*spec.Schema, bool) {
+		name := strings.TrimPrefix(ref, refPrefix)
+		if extra != nil {
+			if s, ok := extra(name); ok {
+				return s, true
+			}
+		}
+		d, ok, err := builtinDefinition(name)
+		if err != nil {
+			decodeErr = err
+		}
+		return d, ok
+	}, root)
+	if decodeErr != nil {
+		return nil, decodeErr
+	}
+	return s, err
+}
+
+// builtinDefinition returns the built-in definition name, decoding it on
+// first use. It must be called with builtinDefs.mu held.
+func builtinDefinition(name string) (*spec.Schema, bool, error) {
+	if d, ok := builtinDefs.decoded[name]; ok {
+		return d, true, nil
+	}
+	raw, ok := builtinDefs.raw[name]
+	if !ok {
+		return nil, false, nil
+	}
+	d := &spec.Schema{}
+	if err := json.Unmarshal(raw, d); err != nil {
+		return nil, false, fmt.Errorf("schemas: corrupt embedded definition %s: %w", name, err)
+	}
+	builtinDefs.decoded[name] = d
+	return d, true, nil
+}
