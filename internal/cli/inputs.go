@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/kubernetes-sigs/kro/pkg/features"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/composition"
+	"github.com/typekro/kubectl-typekro/pkg/schemas"
+)
+
+// inputOptions are the flags every command that reads compositions shares.
+type inputOptions struct {
+	CRDDirs      []string
+	Schemas      string
+	FeatureGates string
+}
+
+func (o *inputOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&o.CRDDirs, "crds", nil, "files or directories with CRDs of custom kinds used in templates (not rendered)")
+	fs.StringVar(&o.Schemas, "schemas", "builtin", "where resource schemas come from: builtin (embedded Kubernetes v1.36 OpenAPI v3, offline) or cluster (live discovery)")
+	fs.StringVar(&o.FeatureGates, "kro-feature-gates", "", "KRO feature gates your controller runs with, e.g. CELOmitFunction=true")
+}
+
+func (o *inputOptions) Validate() error {
+	if o.Schemas != "builtin" && o.Schemas != "cluster" {
+		return Usage(fmt.Errorf("--schemas must be builtin or cluster, not %q", o.Schemas))
+	}
+	if o.FeatureGates != "" {
+		if err := features.FeatureGate.Set(o.FeatureGates); err != nil {
+			return Usage(fmt.Errorf("--kro-feature-gates: %w", err))
+		}
+	}
+	return nil
+}
+
+// Compile loads paths (plus --crds) and checks them.
+func (o *inputOptions) Compile(paths []string, namespace string, flags *genericclioptions.ConfigFlags) (*compile.Result, error) {
+	set, err := composition.Load(paths...)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.CRDDirs) > 0 {
+		crds, err := composition.Load(o.CRDDirs...)
+		if err != nil {
+			return nil, err
+		}
+		set.CRDs = append(set.CRDs, crds.CRDs...)
+	}
+	opts := compile.Options{Namespace: namespace}
+	if o.Schemas == "cluster" {
+		cfg, err := flags.ToRESTConfig()
+		if err != nil {
+			return nil, Usage(err)
+		}
+		opts.Resolver, opts.RESTMapper, err = schemas.ClusterResolver(cfg)
+		if err != nil {
+			return nil, Usage(err)
+		}
+	}
+	return compile.Compile(set, opts)
+}
+
+// namespaceFlag returns -n only when the user gave it explicitly, so
+// rendering offline never silently injects the kubeconfig's namespace.
+func namespaceFlag(flags *genericclioptions.ConfigFlags) string {
+	if flags.Namespace != nil {
+		return *flags.Namespace
+	}
+	return ""
+}

@@ -1,0 +1,107 @@
+// Package cli holds the cobra commands of kubectl-typekro. Each command is an
+// options struct with Complete, Validate and Run; the work itself lives in pkg/.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/typekro/kubectl-typekro/pkg/composition"
+)
+
+// Exit codes, shared by every command.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // invalid input, differences found, not ready in time
+	ExitUsage   = 2 // bad flags or arguments, unreadable files, cluster unreachable
+	exitCodeDoc = `Exit codes:
+  0  success (valid, applied and ready, no differences)
+  1  invalid input, differences found (diff, render --check), or not ready in time
+  2  usage error, unreadable input, or the cluster could not be reached`
+)
+
+// ExitError carries an exit code; its message (if any) is printed to stderr.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Fail wraps err with code 1; Usage with code 2.
+func Fail(err error) error  { return &ExitError{Code: ExitFailed, Err: err} }
+func Usage(err error) error { return &ExitError{Code: ExitUsage, Err: err} }
+
+// NewRootCommand builds `kubectl typekro`.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "kubectl-typekro",
+		Short: "Typed compositions for KRO: validate, render and deploy ResourceGraphDefinitions and instances",
+		Long: `typekro turns Compositions (typekro.dev/v1alpha1) and ResourceGraphDefinitions into
+KRO ResourceGraphDefinitions plus instance manifests (kro mode), checked offline with KRO's own
+graph builder.
+
+` + exitCodeDoc,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl typekro"},
+	}
+	flags.AddFlags(root.PersistentFlags())
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.AddCommand(
+		newRenderCommand(flags, streams),
+		newValidateCommand(flags, streams),
+		newVersionCommand(streams),
+	)
+	return root
+}
+
+// Execute runs the root command and returns the process exit code.
+func Execute(args []string) int {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	return reportError(streams, err)
+}
+
+func reportError(streams genericiooptions.IOStreams, err error) int {
+	code := ExitUsage // cobra's own errors are flag/argument problems
+	var ee *ExitError
+	var cerrs composition.Errors
+	var ioerr *composition.IOError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.Code
+	case errors.As(err, &ioerr):
+		code = ExitUsage
+	case errors.As(err, &cerrs):
+		code = ExitFailed
+	}
+	if msg := err.Error(); msg != "" && !(ee != nil && ee.Err == nil) {
+		if errors.As(err, &cerrs) {
+			fmt.Fprintln(streams.ErrOut, msg)
+			fmt.Fprintf(streams.ErrOut, "%d error(s)\n", len(cerrs))
+		} else {
+			fmt.Fprintln(streams.ErrOut, "error:", msg)
+		}
+	}
+	return code
+}

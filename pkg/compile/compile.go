@@ -1,0 +1,312 @@
+// Package compile checks a loaded input set exactly as KRO would: every
+// ResourceGraphDefinition is built with KRO's own graph builder against
+// OpenAPI schemas, and every instance is validated and defaulted against the
+// CRD KRO would generate for it.
+package compile
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kubernetes-sigs/kro/api/v1alpha1"
+	"github.com/kubernetes-sigs/kro/pkg/graph"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/cel/openapi/resolver"
+	sigsjson "sigs.k8s.io/json"
+
+	"github.com/typekro/kubectl-typekro/pkg/composition"
+	"github.com/typekro/kubectl-typekro/pkg/schemas"
+)
+
+// GraphConfig mirrors the KRO controller's default limits.
+var GraphConfig = graph.Config{MaxCollectionSize: 1000, MaxCollectionDimensionSize: 10}
+
+// Options tune a compilation.
+type Options struct {
+	// Namespace is set on namespaced instances that have none (-n).
+	Namespace string
+	// Registry provides schemas; nil means the embedded built-in schemas.
+	// CRDs found in the inputs are added to a copy of it.
+	Registry *schemas.Registry
+	// Resolver and RESTMapper, when both set, replace the registry for
+	// resource kinds (e.g. live discovery with --schemas=cluster).
+	Resolver   resolver.SchemaResolver
+	RESTMapper meta.RESTMapper
+}
+
+// Definition is a composition that KRO's builder accepted.
+type Definition struct {
+	*composition.Composition
+	Typed *v1alpha1.ResourceGraphDefinition // with API server defaults applied
+	Graph *graph.Graph
+	GVK   schema.GroupVersionKind // of its instances
+	inst  *instanceSchema
+}
+
+// Instance is a validated, defaulted instance of a Definition.
+type Instance struct {
+	Doc        *composition.Document
+	Object     *unstructured.Unstructured
+	Definition *Definition
+}
+
+// Result is the checked model: what render, apply and the KRM function use.
+type Result struct {
+	Definitions []*Definition
+	Instances   []*Instance
+	Manifests   []*composition.Document // plain objects of known kinds, passed through
+	CRDs        []*composition.Document
+}
+
+// Definition finds a definition by instance kind.
+func (r *Result) Definition(gvk schema.GroupVersionKind) *Definition {
+	for _, d := range r.Definitions {
+		if d.GVK == gvk {
+			return d
+		}
+	}
+	return nil
+}
+
+// Compile checks everything and returns every problem at once as
+// composition.Errors; the Result is returned only when there are none.
+func Compile(set *composition.Set, opts Options) (*Result, error) {
+	reg := opts.Registry
+	if reg == nil {
+		reg = schemas.Builtin()
+	}
+	reg = reg.Clone()
+	var errs composition.Errors
+	res := &Result{CRDs: set.CRDs}
+	for _, d := range set.CRDs {
+		if err := reg.AddCRDFromUnstructured(d.Unstructured()); err != nil {
+			errs = append(errs, d.Errorf("spec", "invalid CustomResourceDefinition: %v", err))
+		}
+	}
+
+	defs, derrs := buildDefinitions(set.Compositions, reg, opts)
+	errs = append(errs, derrs...)
+	res.Definitions = defs
+
+	byGVK := map[schema.GroupVersionKind]*Definition{}
+	kinds := map[schema.GroupKind][]string{}
+	for _, d := range defs {
+		byGVK[d.GVK] = d
+		kinds[d.GVK.GroupKind()] = append(kinds[d.GVK.GroupKind()], d.GVK.Version)
+	}
+	// Instances of compositions that failed to build are not reported again.
+	failed := map[schema.GroupVersionKind]bool{}
+	for _, c := range set.Compositions {
+		if _, ok := byGVK[c.InstanceGVK()]; !ok {
+			failed[c.InstanceGVK()] = true
+		}
+	}
+	for _, doc := range set.Others {
+		gvk := doc.GVK()
+		switch {
+		case byGVK[gvk] != nil:
+			inst, ierrs := checkInstance(doc, byGVK[gvk], opts.Namespace)
+			errs = append(errs, ierrs...)
+			if inst != nil {
+				res.Instances = append(res.Instances, inst)
+			}
+		case failed[gvk]:
+		case len(kinds[gvk.GroupKind()]) > 0:
+			errs = append(errs, doc.Errorf("apiVersion", "%s %s is defined with version %s, not %q", gvk.Kind, gvk.Group, strings.Join(kinds[gvk.GroupKind()], ", "), gvk.Version))
+		case reg.Known(gvk):
+			res.Manifests = append(res.Manifests, doc)
+		default:
+			errs = append(errs, doc.Errorf("kind", "unknown kind %s (apiVersion %s): no Composition, ResourceGraphDefinition or CRD in the inputs defines it (add its CRD to the inputs or --crds DIR)", gvk.Kind, doc.APIVersion()))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// buildDefinitions builds every RGD, in an order where a definition whose
+// resources are instances of another definition comes after it (its CRD is
+// then known to the registry).
+func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, opts Options) ([]*Definition, composition.Errors) {
+	var errs composition.Errors
+	seen := map[string]*composition.Document{}
+	pendingGVK := map[schema.GroupVersionKind]bool{}
+	var pending []*composition.Composition
+	for _, c := range comps {
+		if prev, dup := seen[c.Name()]; dup {
+			errs = append(errs, c.Doc.Errorf("metadata.name", "duplicate definition name %q (also in %s)", c.Name(), prev.File))
+			continue
+		}
+		seen[c.Name()] = c.Doc
+		gvk := c.InstanceGVK()
+		if pendingGVK[gvk] {
+			errs = append(errs, c.Doc.Errorf("spec.schema.kind", "%s is defined twice", gvk))
+			continue
+		}
+		pendingGVK[gvk] = true
+		pending = append(pending, c)
+	}
+
+	var defs []*Definition
+	for len(pending) > 0 {
+		var next []*composition.Composition
+		progressed := false
+		for _, c := range pending {
+			if waitsFor(c, pendingGVK, reg) {
+				next = append(next, c)
+				continue
+			}
+			progressed = true
+			delete(pendingGVK, c.InstanceGVK())
+			d, derrs := build(c, reg, opts)
+			errs = append(errs, derrs...)
+			if d != nil {
+				defs = append(defs, d)
+				if err := reg.AddCRD(d.Graph.CRD); err != nil {
+					errs = append(errs, c.Doc.Errorf("spec.schema", "generated CRD: %v", err))
+				}
+			}
+		}
+		if !progressed {
+			for _, c := range next {
+				errs = append(errs, c.Doc.Errorf("spec.resources", "uses instances of definitions that use its own kind: definitions depend on each other in a cycle"))
+			}
+			break
+		}
+		pending = next
+	}
+	sort.SliceStable(defs, func(i, j int) bool { return defs[i].Name() < defs[j].Name() })
+	return defs, errs
+}
+
+// waitsFor reports whether c uses a kind defined by a not-yet-built definition.
+func waitsFor(c *composition.Composition, pending map[schema.GroupVersionKind]bool, reg *schemas.Registry) bool {
+	for _, gvk := range resourceGVKs(c) {
+		if pending[gvk] && gvk != c.InstanceGVK() && !reg.Known(gvk) {
+			return true
+		}
+	}
+	return false
+}
+
+func resourceGVKs(c *composition.Composition) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	spec, _ := c.RGD["spec"].(map[string]any)
+	resources, _ := spec["resources"].([]any)
+	for _, raw := range resources {
+		r, _ := raw.(map[string]any)
+		for _, key := range []string{"template", "externalRef"} {
+			if m, ok := r[key].(map[string]any); ok {
+				av, _ := m["apiVersion"].(string)
+				k, _ := m["kind"].(string)
+				out = append(out, schema.FromAPIVersionAndKind(av, k))
+			}
+		}
+	}
+	return out
+}
+
+func build(c *composition.Composition, reg *schemas.Registry, opts Options) (*Definition, composition.Errors) {
+	typed, errs := toTyped(c)
+	if typed == nil {
+		return nil, errs
+	}
+	var res resolver.SchemaResolver = reg
+	var mapper meta.RESTMapper = reg.RESTMapper()
+	if opts.Resolver != nil && opts.RESTMapper != nil {
+		res, mapper = opts.Resolver, opts.RESTMapper
+	}
+	b, err := graph.NewBuilder(nil, nil, graph.WithSchemaResolver(res), graph.WithRESTMapper(mapper))
+	if err != nil {
+		return nil, append(errs, c.Doc.Errorf("", "%v", err))
+	}
+	g, err := b.NewResourceGraphDefinition(typed, GraphConfig)
+	if err != nil {
+		return nil, append(errs, locate(c, err))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	d := &Definition{Composition: c, Typed: typed, Graph: g, GVK: c.InstanceGVK()}
+	inst, err := newInstanceSchema(g.CRD)
+	if err != nil {
+		return nil, composition.Errors{c.Doc.Errorf("spec.schema", "generated CRD schema: %v", err)}
+	}
+	d.inst = inst
+	return d, nil
+}
+
+// toTyped decodes the RGD strictly (a misspelled field is an error, not a
+// silently dropped key) and applies the API server's defaults.
+func toTyped(c *composition.Composition) (*v1alpha1.ResourceGraphDefinition, composition.Errors) {
+	var errs composition.Errors
+	data, err := json.Marshal(c.RGD)
+	if err != nil {
+		return nil, composition.Errors{c.Doc.Errorf("", "%v", err)}
+	}
+	typed := &v1alpha1.ResourceGraphDefinition{}
+	strict, err := sigsjson.UnmarshalStrict(data, typed)
+	if err != nil {
+		return nil, composition.Errors{c.Doc.Errorf("spec", "%v", err)}
+	}
+	for _, se := range strict {
+		path, msg := strictPath(se)
+		if !c.FromRGD {
+			path = sourcePath(c, path)
+		}
+		errs = append(errs, c.Doc.Errorf(path, "%s", msg))
+	}
+	if typed.Spec.Schema == nil {
+		errs = append(errs, c.Doc.Errorf("spec.schema", "required: the schema of the new API (apiVersion, kind, spec)"))
+		return nil, errs
+	}
+	if typed.Spec.Schema.Group == "" {
+		typed.Spec.Schema.Group = composition.DefaultGroup
+	}
+	if typed.Spec.Schema.Scope == "" {
+		typed.Spec.Schema.Scope = v1alpha1.ResourceScopeNamespaced
+	}
+	return typed, errs
+}
+
+// strictPath turns `unknown field "spec.resources[0].readyWhn"` into a path and message.
+func strictPath(err error) (string, string) {
+	msg := err.Error()
+	if i := strings.Index(msg, `"`); i >= 0 {
+		if j := strings.LastIndex(msg, `"`); j > i {
+			return msg[i+1 : j], msg
+		}
+	}
+	return "", msg
+}
+
+// sourcePath maps a path in the generated RGD back to the composition.
+func sourcePath(c *composition.Composition, rgdPath string) string {
+	const prefix = "spec.resources["
+	if strings.HasPrefix(rgdPath, prefix) {
+		var idx int
+		if _, err := fmt.Sscanf(rgdPath[len(prefix):], "%d]", &idx); err == nil && idx < len(c.Resources) {
+			rest := rgdPath[strings.Index(rgdPath, "]")+1:]
+			src := c.Resources[idx]
+			if t := strings.TrimPrefix(rest, ".template"); t != rest {
+				return src.TemplatePath + t
+			}
+			return src.Path + rest
+		}
+	}
+	if strings.HasPrefix(rgdPath, "spec.schema.") {
+		for _, k := range []string{"spec", "status", "types"} {
+			if strings.HasPrefix(rgdPath, "spec.schema."+k) {
+				return rgdPath
+			}
+		}
+		return "spec." + strings.TrimPrefix(rgdPath, "spec.schema.")
+	}
+	return rgdPath
+}
+

@@ -1,0 +1,228 @@
+package composition
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Well-known document kinds.
+const (
+	Group            = "typekro.dev"
+	APIVersion       = "typekro.dev/v1alpha1"
+	KindComposition  = "Composition"
+	KroAPIVersion    = "kro.run/v1alpha1"
+	KindRGD          = "ResourceGraphDefinition"
+	CRDAPIVersion    = "apiextensions.k8s.io/v1"
+	KindCRD          = "CustomResourceDefinition"
+	maxDocumentBytes = 8 << 20
+)
+
+// Set is everything read from the inputs, sorted by kind of document.
+type Set struct {
+	Compositions []*Composition // typekro Compositions and RGDs given as-is
+	CRDs         []*Document
+	Others       []*Document // instances, plain manifests: classified by the compiler
+}
+
+// Documents returns every document of the set, in input order.
+func (s *Set) Documents() []*Document {
+	var all []*Document
+	for _, c := range s.Compositions {
+		all = append(all, c.Doc)
+	}
+	all = append(all, s.CRDs...)
+	all = append(all, s.Others...)
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].File != all[j].File {
+			return all[i].File < all[j].File
+		}
+		return all[i].Index < all[j].Index
+	})
+	return all
+}
+
+// Files expands paths into the YAML files to read: files as given,
+// directories recursively (*.yaml, *.yml, sorted, hidden entries skipped).
+// "-" means standard input.
+func Files(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		if p == "-" {
+			files = append(files, p)
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, &IOError{Err: err}
+		}
+		if !info.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if path != p && strings.HasPrefix(name, ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !isYAML(name) || isKustomization(name) {
+				return nil
+			}
+			files = append(files, path)
+			return nil
+		})
+		if err != nil {
+			return nil, &IOError{Err: err}
+		}
+	}
+	return files, nil
+}
+
+func isYAML(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// kustomization files describe how to build, they are not inputs.
+func isKustomization(name string) bool {
+	switch name {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// Load reads every path and classifies its documents. Content problems are
+// collected and returned together as Errors; unreadable paths return an
+// *IOError at once.
+func Load(paths ...string) (*Set, error) {
+	files, err := Files(paths)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{}
+	var errs Errors
+	for _, f := range files {
+		data, err := readFile(f)
+		if err != nil {
+			return nil, &IOError{Err: err}
+		}
+		docs, perrs := Parse(f, data)
+		errs = append(errs, perrs...)
+		for _, d := range docs {
+			errs = append(errs, set.add(d)...)
+		}
+	}
+	return set, errs.Err()
+}
+
+func readFile(f string) ([]byte, error) {
+	if f == "-" {
+		return io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+	}
+	return os.ReadFile(f)
+}
+
+// Parse splits a multi-document YAML stream into documents. A syntax error
+// ends the file (the parser cannot resynchronise) and is reported with its line.
+func Parse(file string, data []byte) ([]*Document, Errors) {
+	var docs []*Document
+	var errs Errors
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for index := 0; ; index++ {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, &Error{File: file, Line: yamlErrorLine(err), Doc: fmt.Sprintf("document %d", index+1), Msg: "malformed YAML: " + cleanYAMLError(err)})
+			break
+		}
+		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].ShortTag() == "!!null") {
+			continue // empty document between separators
+		}
+		root := node.Content[0]
+		doc := &Document{File: file, Index: index, Node: &node}
+		if root.Kind != yaml.MappingNode {
+			errs = append(errs, &Error{File: file, Line: root.Line, Doc: doc.Ref(), Msg: "a document must be a mapping with apiVersion and kind"})
+			continue
+		}
+		v, err := toValue(root, 0)
+		if err != nil {
+			errs = append(errs, &Error{File: file, Line: root.Line, Doc: doc.Ref(), Msg: "malformed YAML: " + err.Error()})
+			continue
+		}
+		doc.Object = v.(map[string]any)
+		if doc.APIVersion() == "" || doc.Kind() == "" {
+			errs = append(errs, &Error{File: file, Line: root.Line, Doc: doc.Ref(), Msg: "missing apiVersion or kind"})
+			continue
+		}
+		docs = append(docs, doc)
+	}
+	return docs, errs
+}
+
+func (s *Set) add(d *Document) Errors {
+	switch {
+	case d.APIVersion() == APIVersion && d.Kind() == KindComposition:
+		c, errs := ParseComposition(d)
+		if c != nil {
+			s.Compositions = append(s.Compositions, c)
+		}
+		return errs
+	case d.GVK().Group == Group:
+		return Errors{d.Errorf("kind", "unknown typekro kind %q (known: %s)", d.Kind(), KindComposition)}
+	case d.APIVersion() == KroAPIVersion && d.Kind() == KindRGD:
+		s.Compositions = append(s.Compositions, FromRGD(d))
+	case d.APIVersion() == CRDAPIVersion && d.Kind() == KindCRD:
+		s.CRDs = append(s.CRDs, d)
+	default:
+		s.Others = append(s.Others, d)
+	}
+	return nil
+}
+
+// Merge appends another set's documents (used for --crds directories).
+func (s *Set) Merge(o *Set) {
+	s.Compositions = append(s.Compositions, o.Compositions...)
+	s.CRDs = append(s.CRDs, o.CRDs...)
+	s.Others = append(s.Others, o.Others...)
+}
+
+func yamlErrorLine(err error) int {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	var line int
+	if i := strings.Index(msg, "line "); i >= 0 {
+		fmt.Sscanf(msg[i:], "line %d", &line)
+	}
+	return line
+}
+
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if i := strings.Index(msg, "line "); i == 0 {
+		if j := strings.Index(msg, ": "); j > 0 {
+			msg = msg[j+2:]
+		}
+	}
+	return msg
+}

@@ -1,0 +1,123 @@
+// Package render turns a compiled model into the objects a cluster or a
+// GitOps engine receives, in a stable order, and writes them as a YAML
+// stream, a JSON list or a directory tree.
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+)
+
+// Modes.
+const (
+	ModeKro    = "kro"
+	ModeDirect = "direct"
+)
+
+// Options select what to render.
+type Options struct {
+	Mode string // kro (default) or direct
+}
+
+// Object is a rendered object with the role it plays, which decides its
+// place in the output (CRDs and RGDs before the instances that need them).
+type Object struct {
+	Role   Role
+	Object *unstructured.Unstructured
+}
+
+// Role orders objects: lower roles must exist in the cluster first.
+type Role int
+
+const (
+	RoleCRD Role = iota
+	RoleNamespace
+	RoleRGD
+	RoleResource // plain manifests and direct-mode resources
+	RoleInstance
+)
+
+// Dir is the directory an object of this role goes to with --output-dir.
+func (r Role) Dir() string {
+	return [...]string{"crds", "namespaces", "rgds", "resources", "instances"}[r]
+}
+
+// KroObjects renders kro mode: CRDs from the inputs, RGDs, plain
+// manifests and instances.
+func KroObjects(res *compile.Result) []Object {
+	var out []Object
+	for _, d := range res.CRDs {
+		out = append(out, Object{RoleCRD, d.Unstructured()})
+	}
+	for _, d := range res.Definitions {
+		out = append(out, Object{RoleRGD, &unstructured.Unstructured{Object: d.RGD}})
+	}
+	for _, d := range res.Manifests {
+		role := RoleResource
+		if d.Kind() == "Namespace" && d.APIVersion() == "v1" {
+			role = RoleNamespace
+		}
+		out = append(out, Object{role, d.Unstructured()})
+	}
+	for _, i := range res.Instances {
+		out = append(out, Object{RoleInstance, i.Object})
+	}
+	Sort(out)
+	return out
+}
+
+// Sort orders objects by role, then kind, namespace and name, so the same
+// inputs always give the same bytes.
+func Sort(objs []Object) {
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := objs[i], objs[j]
+		if a.Role != b.Role {
+			return a.Role < b.Role
+		}
+		return key(a.Object) < key(b.Object)
+	})
+}
+
+func key(u *unstructured.Unstructured) string {
+	return strings.Join([]string{u.GroupVersionKind().GroupKind().String(), u.GetNamespace(), u.GetName()}, "\x00")
+}
+
+// Unstructured strips the roles.
+func Unstructured(objs []Object) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		out[i] = o.Object
+	}
+	return out
+}
+
+// Path is where an object goes in an output tree:
+// <role dir>/[<namespace>/]<kind>-<name>.yaml (CRDs and RGDs: <role dir>/<name>.yaml).
+func Path(o Object) string {
+	u := o.Object
+	name := sanitize(u.GetName())
+	switch o.Role {
+	case RoleCRD, RoleRGD, RoleNamespace:
+		return fmt.Sprintf("%s/%s.yaml", o.Role.Dir(), name)
+	}
+	file := strings.ToLower(u.GetKind()) + "-" + name + ".yaml"
+	if ns := u.GetNamespace(); ns != "" {
+		return fmt.Sprintf("%s/%s/%s", o.Role.Dir(), sanitize(ns), file)
+	}
+	return fmt.Sprintf("%s/%s", o.Role.Dir(), file)
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}

@@ -1,0 +1,168 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// YAML encodes objects as a multi-document stream with sorted keys and a
+// trailing newline.
+func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
+	var buf bytes.Buffer
+	for i, o := range objs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		b, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", o.GetKind(), o.GetName(), err)
+		}
+		buf.Write(b)
+	}
+	return buf.Bytes(), nil
+}
+
+// JSON encodes objects as a v1 List, the way kubectl prints several objects.
+func JSON(objs []*unstructured.Unstructured) ([]byte, error) {
+	items := make([]any, len(objs))
+	for i, o := range objs {
+		items[i] = o.Object
+	}
+	list := map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}, "items": items}
+	b, err := json.MarshalIndent(list, "", "    ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Tree is a set of files, by slash-separated path relative to its root.
+type Tree map[string][]byte
+
+// TreeOf lays objects out one file per object (see Path).
+func TreeOf(objs []Object) (Tree, error) {
+	t := Tree{}
+	for _, o := range objs {
+		b, err := YAML([]*unstructured.Unstructured{o.Object})
+		if err != nil {
+			return nil, err
+		}
+		p := Path(o)
+		if _, dup := t[p]; dup {
+			return nil, fmt.Errorf("two objects map to %s", p)
+		}
+		t[p] = b
+	}
+	return t, nil
+}
+
+// Paths returns the tree's paths, sorted.
+func (t Tree) Paths() []string {
+	out := make([]string, 0, len(t))
+	for p := range t {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Write writes the tree under dir and removes YAML files under dir that
+// the tree no longer has, so the directory mirrors the inputs exactly.
+func (t Tree) Write(dir string) error {
+	stale, err := t.Diff(dir)
+	if err != nil {
+		return err
+	}
+	for _, p := range stale {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if data, ok := t[p]; ok {
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(full, data, 0o644); err != nil {
+				return err
+			}
+		} else if err := os.Remove(full); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Diff lists the paths whose content on disk differs from the tree: changed,
+// missing, or present on disk but no longer rendered.
+func (t Tree) Diff(dir string) ([]string, error) {
+	var diff []string
+	for _, p := range t.Paths() {
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		if err != nil || !bytes.Equal(got, t[p]) {
+			diff = append(diff, p)
+		}
+	}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if os.IsNotExist(err) && path == dir {
+			return filepath.SkipAll
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ext := filepath.Ext(path)
+		if ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		if _, ok := t[filepath.ToSlash(rel)]; !ok {
+			diff = append(diff, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(diff)
+	return diff, err
+}
+
+// WriteTo writes a stream in the given format (yaml or json).
+func WriteTo(w io.Writer, format string, objs []*unstructured.Unstructured) error {
+	var b []byte
+	var err error
+	switch format {
+	case "", "yaml":
+		b, err = YAML(objs)
+	case "json":
+		b, err = JSON(objs)
+	case "name":
+		var buf bytes.Buffer
+		for _, o := range objs {
+			gk := o.GroupVersionKind().GroupKind()
+			kind := gk.Kind
+			if gk.Group != "" {
+				kind = kind + "." + gk.Group
+			}
+			fmt.Fprintf(&buf, "%s/%s\n", lower(kind), o.GetName())
+		}
+		b = buf.Bytes()
+	default:
+		return fmt.Errorf("unknown output format %q (yaml, json, name)", format)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func lower(s string) string { return string(bytes.ToLower([]byte(s))) }
