@@ -309,4 +309,3 @@ func sourcePath(c *composition.Composition, rgdPath string) string {
 	}
 	return rgdPath
 }
-

@@ -114,19 +114,19 @@ func TestErrorClasses(t *testing.T) {
 			file: "c.yaml", field: "spec.resources[0].id", line: 14, contains: "reserved",
 		},
 		{
-			name: "invalid SimpleSchema type",
+			name:  "invalid SimpleSchema type",
 			files: map[string]string{"c.yaml": compose("      extra: integr\n", okDeployment)},
-			file: "c.yaml", field: "spec.schema.spec.extra", line: 13, contains: "integr",
+			file:  "c.yaml", field: "spec.schema.spec.extra", line: 13, contains: "integr",
 		},
 		{
-			name: "invalid SimpleSchema marker",
+			name:  "invalid SimpleSchema marker",
 			files: map[string]string{"c.yaml": compose("      extra: string | requird=true\n", okDeployment)},
-			file: "c.yaml", field: "spec.schema.spec.extra", line: 13, contains: "requird",
+			file:  "c.yaml", field: "spec.schema.spec.extra", line: 13, contains: "requird",
 		},
 		{
-			name: "status field without ${}",
+			name:  "status field without ${}",
 			files: map[string]string{"c.yaml": compose("    status:\n      url: http://example.com\n", okDeployment)},
-			file: "c.yaml", field: "spec.schema.status.url", line: 14, contains: "url",
+			file:  "c.yaml", field: "spec.schema.status.url", line: 14, contains: "url",
 		},
 		{
 			name: "factory setting misspelled",

@@ -182,8 +182,8 @@ func TestBuilderWithBuiltinSchemas(t *testing.T) {
 			wantErr: []string{"availableReplica"},
 		},
 		{
-			name: "unknown field in template",
-			src: rgd(webSpec, noStatus, strings.Replace(withReplicas("1"), "replicas: 1", "replica: 1", 1)),
+			name:    "unknown field in template",
+			src:     rgd(webSpec, noStatus, strings.Replace(withReplicas("1"), "replicas: 1", "replica: 1", 1)),
 			wantErr: []string{"path spec.replica: schema not found for field replica"},
 		},
 		{
@@ -467,9 +467,9 @@ func TestBuilderWithCRD(t *testing.T) {
 			src:  rgd(webSpec, noStatus, monitor("100", "web")),
 		},
 		{
-			name: "rejected as unknown before AddCRD",
-			reg:  base,
-			src:  rgd(webSpec, noStatus, monitor("100", "8080")),
+			name:    "rejected as unknown before AddCRD",
+			reg:     base,
+			src:     rgd(webSpec, noStatus, monitor("100", "8080")),
 			wantErr: []string{`unknown kind "ServiceMonitor" (apiVersion "monitoring.coreos.com/v1")`, "--crds DIR"},
 			unknown: true,
 		},
