@@ -133,44 +133,68 @@ func obj(t *testing.T, y string) map[string]any {
 	return clone(m).(map[string]any)
 }
 
-func TestReadinessEvaluation(t *testing.T) {
-	dep := DefaultReadyWhen("web", map[string]any{"apiVersion": "apps/v1", "kind": "Deployment"})
-	sts := DefaultReadyWhen("db", map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet"})
-	ds := DefaultReadyWhen("c", map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet"})
-	job := DefaultReadyWhen("c", map[string]any{"apiVersion": "batch/v1", "kind": "Job"})
-	svc := DefaultReadyWhen("svc", map[string]any{"apiVersion": "v1", "kind": "Service", "spec": map[string]any{"type": "LoadBalancer"}})
-	crd := DefaultReadyWhen("crd", map[string]any{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition"})
-	cases := []struct {
-		name, id string
-		exprs    []string
-		object   string
-		want     bool
-	}{
-		{"deployment just created", "web", dep, `{metadata: {generation: 1}, spec: {replicas: 3}}`, false},
-		{"deployment empty status", "web", dep, `{metadata: {generation: 1}, spec: {replicas: 3}, status: {}}`, false},
-		{"deployment observed, no pods", "web", dep, `{metadata: {generation: 1}, spec: {replicas: 3}, status: {observedGeneration: 1, replicas: 3, updatedReplicas: 3, unavailableReplicas: 3}}`, false},
-		{"deployment ready", "web", dep, `{metadata: {generation: 1}, spec: {replicas: 3}, status: {observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3}}`, true},
-		{"deployment stale generation", "web", dep, `{metadata: {generation: 2}, spec: {replicas: 3}, status: {observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3}}`, false},
-		{"deployment old pods left", "web", dep, `{metadata: {generation: 2}, spec: {replicas: 3}, status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 3}}`, false},
-		{"deployment scaled to zero (counters omitted)", "web", dep, `{metadata: {generation: 1}, spec: {replicas: 0}, status: {observedGeneration: 1}}`, true},
-		{"statefulset not observed", "db", sts, `{metadata: {generation: 1}, spec: {replicas: 2}, status: {replicas: 0, availableReplicas: 0}}`, false},
-		{"statefulset rolling", "db", sts, `{metadata: {generation: 2}, spec: {replicas: 2}, status: {observedGeneration: 2, readyReplicas: 2, currentRevision: db-1, updateRevision: db-2}}`, false},
-		{"statefulset ready", "db", sts, `{metadata: {generation: 2}, spec: {replicas: 2}, status: {observedGeneration: 2, readyReplicas: 2, currentRevision: db-2, updateRevision: db-2}}`, true},
-		{"daemonset all-zero initial status", "c", ds, `{metadata: {generation: 1}, status: {currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0}}`, false},
-		{"daemonset partly ready", "c", ds, `{metadata: {generation: 1}, status: {observedGeneration: 1, desiredNumberScheduled: 3, numberReady: 2, updatedNumberScheduled: 3}}`, false},
-		{"daemonset ready", "c", ds, `{metadata: {generation: 1}, status: {observedGeneration: 1, desiredNumberScheduled: 3, numberReady: 3, updatedNumberScheduled: 3}}`, true},
-		{"daemonset no matching nodes", "c", ds, `{metadata: {generation: 1}, status: {observedGeneration: 1, desiredNumberScheduled: 0, numberReady: 0}}`, true},
-		{"job running", "c", job, `{status: {active: 1}}`, false},
-		{"job failed", "c", job, `{status: {conditions: [{type: Failed, status: "True"}]}}`, false},
-		{"job complete", "c", job, `{status: {conditions: [{type: SuccessCriteriaMet, status: "True"}, {type: Complete, status: "True"}]}}`, true},
-		{"lb pending", "svc", svc, `{status: {loadBalancer: {}}}`, false},
-		{"lb assigned", "svc", svc, `{status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}}`, true},
-		{"crd new", "crd", crd, `{status: {conditions: [{type: NamesAccepted, status: "True"}]}}`, false},
-		{"crd established", "crd", crd, `{status: {conditions: [{type: NamesAccepted, status: "True"}, {type: Established, status: "True"}]}}`, true},
+// readinessSubjects returns, by resource id, the manifests whose default
+// readyWhen the scenarios below exercise. "c" checks that the comprehension
+// variable is renamed when it equals the id.
+func readinessSubjects(t *testing.T) map[string]map[string]any {
+	return map[string]map[string]any{
+		"web": manifest(t, "Deployment", `{name: web, image: nginx}`),
+		"db":  manifest(t, "StatefulSet", `{name: db, image: postgres}`),
+		"ds":  manifest(t, "DaemonSet", `{name: ds, image: agent}`),
+		"c":   manifest(t, "Job", `{name: c, image: busybox}`),
+		"svc": manifest(t, "Service", `{name: svc, type: LoadBalancer, selector: {app: web}, ports: [80]}`),
+		"crd": {
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": "widgets.example.com"},
+			"spec": map[string]any{
+				"group": "example.com", "scope": "Namespaced",
+				"names": map[string]any{"plural": "widgets", "singular": "widget", "kind": "Widget"},
+				"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+					"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object"}}}},
+			},
+		},
 	}
-	for _, tc := range cases {
-		if got := ready(t, tc.id, tc.exprs, obj(t, tc.object)); got != tc.want {
-			t.Errorf("%s: ready=%v, want %v (%v)", tc.name, got, tc.want, tc.exprs)
+}
+
+// readinessScenarios are observed objects and whether the subject with that
+// id must count as ready.
+var readinessScenarios = []struct {
+	name, id, object string
+	want             bool
+}{
+	{"deployment just created", "web", `{metadata: {generation: 1}, spec: {replicas: 3}}`, false},
+	{"deployment empty status", "web", `{metadata: {generation: 1}, spec: {replicas: 3}, status: {}}`, false},
+	{"deployment observed, no pods", "web", `{metadata: {generation: 1}, spec: {replicas: 3}, status: {observedGeneration: 1, replicas: 3, updatedReplicas: 3, unavailableReplicas: 3}}`, false},
+	{"deployment ready", "web", `{metadata: {generation: 1}, spec: {replicas: 3}, status: {observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3}}`, true},
+	{"deployment stale generation", "web", `{metadata: {generation: 2}, spec: {replicas: 3}, status: {observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3}}`, false},
+	{"deployment old pods left", "web", `{metadata: {generation: 2}, spec: {replicas: 3}, status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 3}}`, false},
+	{"deployment scaled to zero (counters omitted)", "web", `{metadata: {generation: 1}, spec: {replicas: 0}, status: {observedGeneration: 1}}`, true},
+	{"statefulset not observed", "db", `{metadata: {generation: 1}, spec: {replicas: 2}, status: {replicas: 0, availableReplicas: 0}}`, false},
+	{"statefulset rolling", "db", `{metadata: {generation: 2}, spec: {replicas: 2}, status: {observedGeneration: 2, readyReplicas: 2, currentRevision: db-1, updateRevision: db-2}}`, false},
+	{"statefulset ready", "db", `{metadata: {generation: 2}, spec: {replicas: 2}, status: {observedGeneration: 2, readyReplicas: 2, currentRevision: db-2, updateRevision: db-2}}`, true},
+	{"daemonset all-zero initial status", "ds", `{metadata: {generation: 1}, status: {currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0}}`, false},
+	{"daemonset partly ready", "ds", `{metadata: {generation: 1}, status: {observedGeneration: 1, desiredNumberScheduled: 3, numberReady: 2, updatedNumberScheduled: 3}}`, false},
+	{"daemonset rolling", "ds", `{metadata: {generation: 2}, status: {observedGeneration: 2, desiredNumberScheduled: 3, numberReady: 3, updatedNumberScheduled: 1}}`, false},
+	{"daemonset ready", "ds", `{metadata: {generation: 1}, status: {observedGeneration: 1, desiredNumberScheduled: 3, numberReady: 3, updatedNumberScheduled: 3}}`, true},
+	{"daemonset no matching nodes", "ds", `{metadata: {generation: 1}, status: {observedGeneration: 1, desiredNumberScheduled: 0, numberReady: 0}}`, true},
+	{"job running", "c", `{status: {active: 1}}`, false},
+	{"job failed", "c", `{status: {conditions: [{type: Failed, status: "True"}]}}`, false},
+	{"job complete", "c", `{status: {conditions: [{type: SuccessCriteriaMet, status: "True"}, {type: Complete, status: "True"}]}}`, true},
+	{"lb pending", "svc", `{status: {loadBalancer: {}}}`, false},
+	{"lb assigned", "svc", `{status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}}`, true},
+	{"crd new", "crd", `{status: {conditions: [{type: NamesAccepted, status: "True"}]}}`, false},
+	{"crd established", "crd", `{status: {conditions: [{type: NamesAccepted, status: "True"}, {type: Established, status: "True"}]}}`, true},
+}
+
+// TestReadinessEvaluation evaluates the defaults in KRO's untyped CEL
+// environment; TestKROReadinessRuntime repeats this with the typed programs
+// KRO's graph builder compiles.
+func TestReadinessEvaluation(t *testing.T) {
+	subjects := readinessSubjects(t)
+	for _, tc := range readinessScenarios {
+		exprs := DefaultReadyWhen(tc.id, subjects[tc.id])
+		if got := ready(t, tc.id, exprs, obj(t, tc.object)); got != tc.want {
+			t.Errorf("%s: ready=%v, want %v (%v)", tc.name, got, tc.want, exprs)
 		}
 	}
 }
