@@ -23,6 +23,8 @@ type renderOptions struct {
 	Check     bool
 	Mode      string
 	Namespace string
+	// AllowPending (direct mode) leaves out resources that need live state.
+	AllowPending bool
 }
 
 func newRenderCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -58,7 +60,8 @@ writing and exits 1 naming the files that differ.
 	fs.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml, json or name")
 	fs.StringVar(&o.OutputDir, "output-dir", "", "write one file per object under this directory instead of stdout")
 	fs.BoolVar(&o.Check, "check", false, "with --output-dir: write nothing, exit 1 if the directory differs from what render would write")
-	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances")
+	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances; direct: the concrete resources KRO would create for each instance (computed with KRO's runtime)")
+	fs.BoolVar(&o.AllowPending, "allow-pending", false, "with --mode direct: leave out resources with fields that need live cluster state (listed on stderr) instead of failing")
 	return cmd
 }
 
@@ -80,8 +83,11 @@ func (o *renderOptions) Validate() error {
 	if o.Check && o.OutputDir == "" {
 		return Usage(fmt.Errorf("--check needs --output-dir"))
 	}
-	if o.Mode != render.ModeKro {
-		return Usage(fmt.Errorf("--mode must be kro, not %q", o.Mode))
+	if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
+		return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
+	}
+	if o.AllowPending && o.Mode != render.ModeDirect {
+		return Usage(fmt.Errorf("--allow-pending needs --mode direct"))
 	}
 	return nil
 }
@@ -92,6 +98,11 @@ func (o *renderOptions) Run() error {
 		return err
 	}
 	objs := render.KroObjects(res)
+	if o.Mode == render.ModeDirect {
+		if objs, err = renderDirect(res, o.AllowPending, o.streams.ErrOut); err != nil {
+			return err
+		}
+	}
 	if o.OutputDir == "" {
 		// Render fully before writing: an error must never leave a partial stream.
 		var buf bytes.Buffer

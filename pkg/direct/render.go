@@ -1,0 +1,233 @@
+// Package direct computes what KRO would create for an instance, with KRO's
+// own runtime (github.com/kubernetes-sigs/kro/pkg/runtime), and deploys it
+// without KRO: stage by stage, feeding live objects back to the runtime so
+// references to server-assigned fields resolve, waiting for each resource's
+// readyWhen, and tracking what it created in an ApplySet-style inventory.
+package direct
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kubernetes-sigs/kro/pkg/graph"
+	"github.com/kubernetes-sigs/kro/pkg/metadata"
+	"github.com/kubernetes-sigs/kro/pkg/runtime"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/render"
+)
+
+// ManagedBy is the app.kubernetes.io/managed-by value of direct-mode
+// resources. KRO writes "kro"; typekro must not, or a KRO controller would
+// take the objects for its own.
+const ManagedBy = "typekro"
+
+// Options tune rendering.
+type Options struct {
+	// AllowPending leaves out resources that need live cluster state
+	// (another resource's status, a server-assigned field) and lists them in
+	// Result.Pending instead of failing.
+	AllowPending bool
+}
+
+// Resource is one concrete object an instance creates.
+type Resource struct {
+	Instance *compile.Instance
+	NodeID   string
+	Object   *unstructured.Unstructured
+}
+
+// Pending is a field whose value needs live state.
+type Pending struct {
+	Instance string // Kind/namespace/name of the instance
+	NodeID   string
+	Kind     string
+	Field    string // path in the resource, "" when the whole resource waits
+	// Expression is the template expression, Reference what it waits on.
+	Expression string
+	Reference  string
+}
+
+func (p Pending) String() string {
+	subject := fmt.Sprintf("%s: resource %q (%s)", p.Instance, p.NodeID, p.Kind)
+	if p.Field == "" {
+		return fmt.Sprintf("%s waits on %s", subject, p.Reference)
+	}
+	return fmt.Sprintf("%s: field %s = %s needs live state: %s", subject, p.Field, p.Expression, p.Reference)
+}
+
+// PendingError lists the fields that cannot be known offline.
+type PendingError struct{ Pending []Pending }
+
+func (e *PendingError) Error() string {
+	lines := make([]string, len(e.Pending))
+	for i, p := range e.Pending {
+		lines[i] = "  " + p.String()
+	}
+	return fmt.Sprintf("%d resource field(s) need live cluster state (use --allow-pending to render the rest, or apply --mode direct):\n%s",
+		len(e.Pending), strings.Join(lines, "\n"))
+}
+
+// Result is the rendered direct-mode output.
+type Result struct {
+	Resources []Resource
+	Pending   []Pending
+	// Skipped lists "<instance>: <node id>" excluded by includeWhen.
+	Skipped []string
+}
+
+// Render computes every instance's resources offline.
+func Render(res *compile.Result, opts Options) (*Result, error) {
+	out := &Result{}
+	for _, inst := range res.Instances {
+		r, err := RenderInstance(inst)
+		if err != nil {
+			return nil, err
+		}
+		out.Resources = append(out.Resources, r.Resources...)
+		out.Pending = append(out.Pending, r.Pending...)
+		out.Skipped = append(out.Skipped, r.Skipped...)
+	}
+	if len(out.Pending) > 0 && !opts.AllowPending {
+		return out, &PendingError{Pending: out.Pending}
+	}
+	return out, nil
+}
+
+// Objects lays a direct render out for the writers: CRDs and plain
+// manifests from the inputs, then the instances' resources.
+func Objects(res *compile.Result, r *Result) []render.Object {
+	var out []render.Object
+	for _, o := range render.KroObjects(res) {
+		if o.Role == render.RoleCRD || o.Role == render.RoleNamespace || o.Role == render.RoleResource {
+			out = append(out, o)
+		}
+	}
+	for _, rs := range r.Resources {
+		out = append(out, render.Object{Role: render.RoleResource, Object: rs.Object})
+	}
+	render.Sort(out)
+	return out
+}
+
+// RenderInstance runs KRO's runtime for one instance without a cluster:
+// each resolved resource is fed back as its own observed state, so
+// references to fields the template sets (names, labels, spec) resolve, and
+// references to fields only the server fills in are reported as pending.
+// readyWhen gates deployment, not content, so it is not evaluated here.
+func RenderInstance(inst *compile.Instance) (*Result, error) {
+	g := withoutReadiness(inst.Definition.Graph)
+	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", InstanceRef(inst.Object), err)
+	}
+	out := &Result{}
+	ref := InstanceRef(inst.Object)
+	observed := map[string][]*unstructured.Unstructured{graph.InstanceNodeID: {inst.Object}}
+	pendingNodes := map[string]bool{}
+	for _, n := range rt.Nodes() {
+		id := n.Spec.Meta.ID
+		kind := n.Spec.Template.GetKind()
+		ignored, err := n.IsIgnored()
+		if err != nil {
+			if !runtime.IsDataPending(err) {
+				return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
+			}
+			pendingNodes[id] = true
+			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + waitsOn(n, pendingNodes, err)})
+			continue
+		}
+		if ignored {
+			out.Skipped = append(out.Skipped, ref+": "+id)
+			continue
+		}
+		if n.Spec.Meta.Type == graph.NodeTypeExternal || n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
+			pendingNodes[id] = true
+			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "externalRef: the object is read from the cluster"})
+			continue
+		}
+		desired, err := n.GetDesired()
+		if err != nil {
+			if !runtime.IsDataPending(err) {
+				return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
+			}
+			pendingNodes[id] = true
+			out.Pending = append(out.Pending, diagnose(ref, n, g, observed, pendingNodes, err)...)
+			continue
+		}
+		objs := make([]*unstructured.Unstructured, len(desired))
+		for i, d := range desired {
+			objs[i] = d.DeepCopy()
+			Decorate(objs[i], inst.Object, n, i, len(desired))
+			out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
+		}
+		observed[id] = desired
+		n.SetObserved(desired)
+	}
+	return out, nil
+}
+
+// withoutReadiness copies a graph with every readyWhen removed.
+func withoutReadiness(g *graph.Graph) *graph.Graph {
+	c := *g
+	c.Nodes = make(map[string]*graph.Node, len(g.Nodes))
+	for id, n := range g.Nodes {
+		nc := *n
+		nc.ReadyWhen = nil
+		c.Nodes[id] = &nc
+	}
+	return &c
+}
+
+// InstanceRef names an instance: Kind/namespace/name.
+func InstanceRef(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return u.GetKind() + "/" + ns + "/" + u.GetName()
+	}
+	return u.GetKind() + "/" + u.GetName()
+}
+
+// Decorate adds the labels KRO's instance controller puts on the
+// resources it manages (pkg/metadata: instance name, namespace, group,
+// version and kind, node id, collection index and size), except those that
+// only exist with KRO (instance and RGD UIDs, kro-version, owned) and with
+// app.kubernetes.io/managed-by set to typekro instead of kro.
+func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, size int) {
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	gvk := instance.GroupVersionKind()
+	labels[metadata.InstanceLabel] = instance.GetName()
+	if ns := instance.GetNamespace(); ns != "" {
+		labels[metadata.InstanceNamespaceLabel] = ns
+	}
+	labels[metadata.InstanceGroupLabel] = gvk.Group
+	labels[metadata.InstanceVersionLabel] = gvk.Version
+	labels[metadata.InstanceKindLabel] = gvk.Kind
+	labels[metadata.ManagedByLabelKey] = ManagedBy
+	labels[metadata.NodeIDLabel] = n.Spec.Meta.ID
+	if n.Spec.Meta.Type == graph.NodeTypeCollection {
+		labels[metadata.CollectionIndexLabel] = strconv.Itoa(index)
+		labels[metadata.CollectionSizeLabel] = strconv.Itoa(size)
+	}
+	obj.SetLabels(labels)
+}
+
+// waitsOn names the pending dependencies of a node, or the runtime's message.
+func waitsOn(n *runtime.Node, pendingNodes map[string]bool, err error) string {
+	var deps []string
+	for _, d := range n.Spec.Meta.Dependencies {
+		if pendingNodes[d] {
+			deps = append(deps, d)
+		}
+	}
+	if len(deps) > 0 {
+		sort.Strings(deps)
+		return "resource(s) " + strings.Join(deps, ", ") + " (themselves pending)"
+	}
+	return err.Error()
+}
