@@ -22,9 +22,9 @@ import (
 var indexJSON []byte
 
 // definitionsGz holds the trimmed, merged components.schemas of every
-// built-in group-version, gzip-compressed.
+// built-in group-version, one per line as NAME<TAB>SCHEMA-JSON, gzip-compressed.
 //
-//go:embed data/definitions.json.gz
+//go:embed data/definitions.tsv.gz
 var definitionsGz []byte
 
 // refPrefix is how OpenAPI v3 documents refer to components.schemas entries.
@@ -86,7 +86,7 @@ func builtinKind(gvk schema.GroupVersionKind) (*kindEntry, bool) {
 var builtinDefs struct {
 	once     sync.Once
 	err      error
-	raw      map[string]json.RawMessage
+	raw      map[string][]byte
 	mu       sync.Mutex
 	decoded  map[string]*spec.Schema
 	resolved map[schema.GroupVersionKind]*spec.Schema
@@ -103,10 +103,20 @@ func loadDefinitions() {
 		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
 		return
 	}
-	raw := map[string]json.RawMessage{}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
-		return
+	raw := make(map[string][]byte, 1024)
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		name, def, ok := bytes.Cut(line, []byte{'\t'})
+		if !ok {
+			builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: line %.40q", line)
+			return
+		}
+		raw[string(name)] = def
 	}
 	builtinDefs.raw = raw
 	builtinDefs.decoded = make(map[string]*spec.Schema, 256)
@@ -126,7 +136,7 @@ func resolveBuiltin(k *kindEntry) (*spec.Schema, error) {
 	if s, ok := builtinDefs.resolved[gvk]; ok {
 		return s, nil
 	}
-	s, err := populateRefsLocked(k.Definition, nil)
+	s, err := populateRefsLocked(k.Definition)
 	if err != nil {
 		return nil, fmt.Errorf("resolving schema of %s: %w", gvk, err)
 	}
@@ -134,30 +144,13 @@ func resolveBuiltin(k *kindEntry) (*spec.Schema, error) {
 	return s, nil
 }
 
-// populateRefs resolves the definition root with resolver.PopulateRefs, the
-// function resolver.ClientDiscoveryResolver uses. $refs are looked up in
-// extra first, then in the built-in definitions.
-func populateRefs(root string, extra func(name string) (*spec.Schema, bool)) (*spec.Schema, error) {
-	builtinDefs.once.Do(loadDefinitions)
-	if builtinDefs.err != nil {
-		return nil, builtinDefs.err
-	}
-	builtinDefs.mu.Lock()
-	defer builtinDefs.mu.Unlock()
-	return populateRefsLocked(root, extra)
-}
-
-// populateRefsLocked is populateRefs with builtinDefs.mu held.
-func populateRefsLocked(root string, extra func(name string) (*spec.Schema, bool)) (*spec.Schema, error) {
+// populateRefsLocked resolves the built-in definition root with
+// resolver.PopulateRefs, the function resolver.ClientDiscoveryResolver uses.
+// It must be called with builtinDefs.mu held.
+func populateRefsLocked(root string) (*spec.Schema, error) {
 	var decodeErr error
 	s, err := resolver.PopulateRefs(func(ref string) (*spec.Schema, bool) {
-		name := strings.TrimPrefix(ref, refPrefix)
-		if extra != nil {
-			if s, ok := extra(name); ok {
-				return s, true
-			}
-		}
-		d, ok, err := builtinDefinition(name)
+		d, ok, err := builtinDefinition(strings.TrimPrefix(ref, refPrefix))
 		if err != nil {
 			decodeErr = err
 		}

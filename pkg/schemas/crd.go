@@ -8,12 +8,14 @@ import (
 	"strings"
 	"sync"
 
+	kroschema "github.com/kubernetes-sigs/kro/pkg/graph/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
@@ -24,7 +26,8 @@ type crdKind struct {
 	resource   string
 	singular   string
 	namespaced bool
-	crd        *apiextensionsv1.CustomResourceDefinition
+	crdName    string
+	structural *structuralschema.Structural // consumed by the first resolve
 
 	once   sync.Once
 	schema *spec.Schema
@@ -43,23 +46,28 @@ func (r *Registry) AddCRD(crd *apiextensionsv1.CustomResourceDefinition) error {
 	c := crd.DeepCopy()
 	apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(c)
 	if err := checkCRD(c); err != nil {
-		if c.Name != "" {
-			return fmt.Errorf("CustomResourceDefinition %s: %w", c.Name, err)
-		}
-		return err
+		return crdError(c, err)
 	}
 	namespaced := c.Spec.Scope == apiextensionsv1.NamespaceScoped
 	var kinds []*crdKind
-	for _, v := range c.Spec.Versions {
+	for i, v := range c.Spec.Versions {
 		if !v.Served {
 			continue
+		}
+		if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			return crdError(c, fmt.Errorf("version %s has no schema (spec.versions[%d].schema.openAPIV3Schema is required)", v.Name, i))
+		}
+		ss, err := structural(v.Schema)
+		if err != nil {
+			return crdError(c, fmt.Errorf("version %s: %w", v.Name, err))
 		}
 		kinds = append(kinds, &crdKind{
 			gvk:        schema.GroupVersionKind{Group: c.Spec.Group, Version: v.Name, Kind: c.Spec.Names.Kind},
 			resource:   c.Spec.Names.Plural,
 			singular:   c.Spec.Names.Singular,
 			namespaced: namespaced,
-			crd:        c,
+			crdName:    c.Name,
+			structural: ss,
 		})
 	}
 
@@ -98,8 +106,14 @@ func (r *Registry) AddCRDFromUnstructured(u *unstructured.Unstructured) error {
 	return r.AddCRD(crd)
 }
 
-// checkCRD rejects what the API server would not serve and what the OpenAPI
-// builder would silently publish as an empty object schema.
+func crdError(c *apiextensionsv1.CustomResourceDefinition, err error) error {
+	if c.Name != "" {
+		return fmt.Errorf("CustomResourceDefinition %s: %w", c.Name, err)
+	}
+	return err
+}
+
+// checkCRD rejects names and versions the API server would not serve.
 func checkCRD(c *apiextensionsv1.CustomResourceDefinition) error {
 	var missing []string
 	if c.Spec.Group == "" {
@@ -127,12 +141,6 @@ func checkCRD(c *apiextensionsv1.CustomResourceDefinition) error {
 		served++
 		if v.Name == "" {
 			return fmt.Errorf("spec.versions[%d].name is empty", i)
-		}
-		if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
-			return fmt.Errorf("version %s has no schema (spec.versions[%d].schema.openAPIV3Schema is required)", v.Name, i)
-		}
-		if _, err := structural(v.Schema); err != nil {
-			return fmt.Errorf("version %s: %w", v.Name, err)
 		}
 	}
 	if served == 0 {
@@ -164,9 +172,10 @@ func structural(v *apiextensionsv1.CustomResourceValidation) (*structuralschema.
 // resolver.ClientDiscoveryResolver does against a live API server.
 func (k *crdKind) resolve() (*spec.Schema, error) {
 	k.once.Do(func() {
-		k.schema, k.err = buildCRDSchema(k.crd, k.gvk)
+		k.schema, k.err = buildCRDSchema(k.structural, k.gvk)
+		k.structural = nil
 		if k.err != nil {
-			k.err = fmt.Errorf("building schema of %s from CustomResourceDefinition %s: %w", k.gvk, k.crd.Name, k.err)
+			k.err = fmt.Errorf("building schema of %s from CustomResourceDefinition %s: %w", k.gvk, k.crdName, k.err)
 		}
 	})
 	return k.schema, k.err
@@ -174,7 +183,8 @@ func (k *crdKind) resolve() (*spec.Schema, error) {
 
 const objectMetaDefinition = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
-// buildCRDSchema follows the apiextensions-apiserver's OpenAPI v3 publishing
+// buildCRDSchema (given the version's structural schema, which it unfolds in
+// place) follows the apiextensions-apiserver's OpenAPI v3 publishing
 // (k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder, with
 // Options{V2: false}; that package itself is not imported because it drags the
 // whole API server endpoint stack into the binary): the structural schema is
@@ -182,22 +192,10 @@ const objectMetaDefinition = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 // $ref to ObjectMeta, apiVersion and kind are added at the root and in every
 // x-kubernetes-embedded-resource, and the root is tagged with its GVK. The
 // result goes through JSON, as a client reads it, and its $refs are
-// populated with resolver.PopulateRefs from the built-in definitions (the
-// same ObjectMeta the API server of KubernetesVersion publishes).
-func buildCRDSchema(crd *apiextensionsv1.CustomResourceDefinition, gvk schema.GroupVersionKind) (*spec.Schema, error) {
-	var validation *apiextensionsv1.CustomResourceValidation
-	for i := range crd.Spec.Versions {
-		if crd.Spec.Versions[i].Name == gvk.Version {
-			validation = crd.Spec.Versions[i].Schema
-		}
-	}
-	if validation == nil || validation.OpenAPIV3Schema == nil {
-		return nil, fmt.Errorf("version %s has no schema", gvk.Version)
-	}
-	ss, err := structural(validation)
-	if err != nil {
-		return nil, err
-	}
+// populated with resolver.PopulateRefs. ObjectMeta is the one the
+// apiextensions-apiserver publishes for custom resources (its generated
+// definitions, which KRO resolves once at start as schema.ObjectMetaSchema).
+func buildCRDSchema(ss *structuralschema.Structural, gvk schema.GroupVersionKind) (*spec.Schema, error) {
 	root := ss.Unfold().ToKubeOpenAPI()
 	root.SetProperty("metadata", *spec.RefSchema(refPrefix + objectMetaDefinition))
 	addTypeMetaProperties(root)
@@ -215,12 +213,15 @@ func buildCRDSchema(crd *apiextensionsv1.CustomResourceDefinition, gvk schema.Gr
 		return nil, err
 	}
 	rootName := modelName(gvk)
-	return populateRefs(rootName, func(name string) (*spec.Schema, bool) {
-		if name == rootName {
+	return resolver.PopulateRefs(func(ref string) (*spec.Schema, bool) {
+		switch strings.TrimPrefix(ref, refPrefix) {
+		case rootName:
 			return published, true
+		case objectMetaDefinition:
+			return &kroschema.ObjectMetaSchema, true
 		}
 		return nil, false
-	})
+	}, rootName)
 }
 
 // modelName is the definition name the apiextensions-apiserver gives a CRD

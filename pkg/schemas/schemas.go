@@ -9,12 +9,16 @@
 //
 // The built-in kinds come from the OpenAPI v3 spec that the Kubernetes release
 // KRO is built against publishes (api/openapi-spec/v3 of k8s.io/kubernetes
-// KubernetesVersion), embedded in data/ and decoded on first use. Schemas of
-// custom kinds are built from their CustomResourceDefinition with the
-// apiextensions-apiserver's own OpenAPI v3 builder, and $refs of both are
-// populated with k8s.io/apiserver's resolver.PopulateRefs, so a resolved
-// schema is the one resolver.ClientDiscoveryResolver would return against a
-// live API server (minus descriptions).
+// KubernetesVersion), trimmed of descriptions, embedded in data/ and decoded
+// on first use (see gen/). v3 matters: int-or-string fields such as a Service
+// targetPort accept both 80 and "http", which the v2 spec gets wrong. Schemas
+// of custom kinds are built from their CustomResourceDefinition the way the
+// apiextensions-apiserver publishes them (structural schema, unfolded,
+// converted with Structural.ToKubeOpenAPI, plus ObjectMeta, apiVersion and
+// kind). $refs of both are populated with k8s.io/apiserver's
+// resolver.PopulateRefs, so a resolved schema is the one
+// resolver.ClientDiscoveryResolver (what KRO uses against a live cluster)
+// returns, minus descriptions.
 //
 // ClusterResolver gives the live equivalent for --schemas=cluster.
 package schemas

@@ -13,8 +13,9 @@
 //     resource name, scope and the name of its schema definition. It is
 //     derived from the spec's operation paths and their
 //     x-kubernetes-group-version-kind extensions.
-//   - definitions.json.gz: the merged components.schemas of every
-//     group-version, trimmed to what validation and CEL type-checking use
+//   - definitions.tsv.gz: the merged components.schemas of every
+//     group-version, one definition per line as NAME<TAB>SCHEMA-JSON (so that
+//     they can be split without a JSON scan and decoded one at a time), trimmed to what validation and CEL type-checking use
 //     (descriptions, examples, titles, patch strategies, unions and the
 //     x-kubernetes-group-version-kind lookup extension are dropped; types,
 //     formats, required, enum, defaults, bounds, $ref/allOf/oneOf/anyOf and the
@@ -187,7 +188,7 @@ func run(dir, version, out string) error {
 	if err := os.WriteFile(filepath.Join(out, "index.json"), encodeIndex(version, kinds), 0o644); err != nil {
 		return err
 	}
-	defs, err := marshal(definitions)
+	defs, err := encodeDefinitions(definitions)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func run(dir, version, out string) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "definitions.json.gz"), gz.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "definitions.tsv.gz"), gz.Bytes(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "gen: %d group-versions, %d kinds, %d definitions, %d bytes JSON, %d bytes gzip\n",
@@ -374,6 +375,30 @@ func marshal(v any) ([]byte, error) {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// encodeDefinitions writes one definition per line, sorted by name:
+// NAME<TAB>compact JSON schema. Compact JSON holds no raw newline or tab.
+func encodeDefinitions(definitions map[string]any) ([]byte, error) {
+	names := make([]string, 0, len(definitions))
+	for name := range definitions {
+		if strings.ContainsAny(name, "\t\n") {
+			return nil, fmt.Errorf("definition name %q contains a tab or newline", name)
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	for _, name := range names {
+		b, err := marshal(definitions[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		buf.WriteString(name)
+		buf.WriteByte('\t')
+		buf.Write(b) // ends with the encoder's newline
 	}
 	return buf.Bytes(), nil
 }
