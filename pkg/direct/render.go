@@ -7,9 +7,11 @@ package direct
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
@@ -81,11 +83,30 @@ type Result struct {
 
 // Render computes every instance's resources offline.
 func Render(res *compile.Result, opts Options) (*Result, error) {
+	// Instances are independent: render them on every core, then merge in
+	// input order so the output stays deterministic.
+	results := make([]*Result, len(res.Instances))
+	errs := make([]error, len(res.Instances))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < goruntime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = RenderInstance(res.Instances[i])
+			}
+		}()
+	}
+	for i := range res.Instances {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	out := &Result{}
-	for _, inst := range res.Instances {
-		r, err := RenderInstance(inst)
-		if err != nil {
-			return nil, err
+	for i, r := range results {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		out.Resources = append(out.Resources, r.Resources...)
 		out.Pending = append(out.Pending, r.Pending...)

@@ -1,0 +1,503 @@
+// Package live deploys direct-mode resources without KRO: KRO's runtime
+// decides, stage by stage, what can be applied, with live objects fed back
+// between stages (SetObserved), readiness judged by the node's readyWhen
+// (CheckReadiness) on every watch event, and the instance status evaluated
+// on the live objects at the end.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kubernetes-sigs/kro/pkg/graph"
+	"github.com/kubernetes-sigs/kro/pkg/runtime"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/direct"
+	"github.com/typekro/kubectl-typekro/pkg/readiness"
+)
+
+// Deployer applies, observes and deletes direct-mode instances.
+type Deployer struct {
+	Dynamic          dynamic.Interface
+	Mapper           meta.RESTMapper
+	FieldManager     string
+	DefaultNamespace string
+	// Out receives change lines (stdout), Progress readiness lines (stderr).
+	Out, Progress io.Writer
+	mu            sync.Mutex
+}
+
+// Options tune Apply.
+type Options struct {
+	Force  bool // take over fields other managers own
+	Prune  bool // delete members no longer rendered
+	DryRun bool // server-side dry run of what can be resolved offline only
+}
+
+// InstanceResult is an instance after apply or observation.
+type InstanceResult struct {
+	// Instance carries the status KRO would write: the schema's status
+	// expressions evaluated on the live objects, plus state.
+	Instance *unstructured.Unstructured
+	Ready    bool
+	// Waiting lists node ids not ready (or not resolvable), with why.
+	Waiting []string
+	Pruned  []string
+}
+
+func (d *Deployer) printf(w io.Writer, format string, args ...any) {
+	if w == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(w, format, args...)
+}
+
+// mapping resolves a kind to its resource.
+func (d *Deployer) mapping(u *unstructured.Unstructured) (*meta.RESTMapping, error) {
+	gvk := u.GroupVersionKind()
+	return d.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+}
+
+func (d *Deployer) client(u *unstructured.Unstructured) (dynamic.ResourceInterface, schema.GroupVersionResource, error) {
+	m, err := d.mapping(u)
+	if err != nil {
+		return nil, schema.GroupVersionResource{}, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return d.Dynamic.Resource(m.Resource).Namespace(u.GetNamespace()), m.Resource, nil
+	}
+	return d.Dynamic.Resource(m.Resource), m.Resource, nil
+}
+
+// ssa server-side applies one object and says what changed.
+func (d *Deployer) ssa(ctx context.Context, u *unstructured.Unstructured, force, dryRun bool) (*unstructured.Unstructured, string, error) {
+	ri, _, err := d.client(u)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", subject(u), err)
+	}
+	var before string
+	if !dryRun {
+		if cur, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{}); err == nil {
+			before = cur.GetResourceVersion()
+		} else if !apierrors.IsNotFound(err) {
+			return nil, "", fmt.Errorf("%s: %w", subject(u), err)
+		}
+	}
+	data, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, "", err
+	}
+	opts := metav1.PatchOptions{FieldManager: d.FieldManager, Force: &force, FieldValidation: metav1.FieldValidationStrict}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	out, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts)
+	if err != nil {
+		hint := ""
+		if apierrors.IsConflict(err) {
+			hint = " (rerun with --force-conflicts to take these fields over)"
+		}
+		return nil, "", fmt.Errorf("%s: %w%s", subject(u), err, hint)
+	}
+	action := "configured"
+	switch {
+	case before == "":
+		action = "created"
+	case before == out.GetResourceVersion():
+		action = "unchanged"
+	}
+	return out, action, nil
+}
+
+// subject names an object like kubectl: "deployment.apps/web -n prod".
+func subject(u *unstructured.Unstructured) string {
+	gk := u.GroupVersionKind().GroupKind()
+	s := strings.ToLower(gk.Kind)
+	if gk.Group != "" {
+		s += "." + gk.Group
+	}
+	s += "/" + u.GetName()
+	if ns := u.GetNamespace(); ns != "" {
+		s += " -n " + ns
+	}
+	return s
+}
+
+// DryRun asks the server to check every offline-resolvable resource.
+// Kinds not served yet and namespaces not created yet cannot be checked:
+// they are returned as notes, not errors.
+func (d *Deployer) DryRun(ctx context.Context, objs []direct.Resource, force bool) (notes []string, err error) {
+	var errs []string
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, r := range objs {
+		g.Go(func() error {
+			_, _, err := d.ssa(gctx, r.Object, force, true)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+			case meta.IsNoMatchError(errors.Unwrap(err)) || apierrors.IsNotFound(err):
+				notes = append(notes, "not dry-run (kind or namespace does not exist yet): "+subject(r.Object))
+			default:
+				errs = append(errs, err.Error())
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if len(errs) > 0 {
+		return notes, fmt.Errorf("server-side dry run failed, nothing was written:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return notes, nil
+}
+
+// Apply deploys every instance (concurrently: instances are independent).
+func (d *Deployer) Apply(ctx context.Context, insts []*compile.Instance, o Options) ([]*InstanceResult, error) {
+	out := make([]*InstanceResult, len(insts))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, inst := range insts {
+		g.Go(func() error {
+			r, err := d.applyInstance(gctx, inst, o)
+			out[i] = r
+			if err != nil {
+				return fmt.Errorf("%s: %w", direct.InstanceRef(inst.Object), err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return out, err
+}
+
+type event struct {
+	node  string
+	index int
+	obj   *unstructured.Unstructured
+}
+
+type nodeState struct {
+	applied, ready, done bool
+	live                 []*unstructured.Unstructured
+	last                 string
+}
+
+func nodeGK(n *graph.Node) schema.GroupKind {
+	return n.Template.GroupVersionKind().GroupKind()
+}
+
+func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o Options) (*InstanceResult, error) {
+	start := time.Now()
+	g := inst.Definition.Graph
+	inv := newInventory(inst, d.DefaultNamespace)
+	if err := d.loadInventory(ctx, inv); err != nil {
+		return nil, err
+	}
+	kinds := sets.New[schema.GroupKind]()
+	for _, n := range g.Nodes {
+		if n.Meta.Type == graph.NodeTypeResource || n.Meta.Type == graph.NodeTypeCollection {
+			kinds.Insert(nodeGK(n))
+		}
+	}
+	nss := sets.New(inv.namespace)
+	// The parent records the union of old and new kinds before any member
+	// is written, so an interrupted apply never leaves untracked objects.
+	if err := d.writeInventory(ctx, inv, inst.Object, kinds.Union(inv.kinds), nss.Union(inv.namespaces), false); err != nil {
+		return nil, err
+	}
+	recorded := nss.Union(inv.namespaces)
+
+	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
+	if err != nil {
+		return nil, err
+	}
+	nodes := rt.Nodes()
+	states := map[string]*nodeState{}
+	for _, n := range nodes {
+		states[n.Spec.Meta.ID] = &nodeState{}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	events := make(chan event, 64)
+	watch := func(id string, i int, u *unstructured.Unstructured) error {
+		_, gvr, err := d.client(u)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = readiness.Watch(wctx, d.Dynamic, gvr, u.GetNamespace(), u.GetName(), func(obj *unstructured.Unstructured) bool {
+				if obj != nil {
+					select {
+					case events <- event{id, i, obj.DeepCopy()}:
+					case <-wctx.Done():
+						return true
+					}
+				}
+				return false
+			})
+		}()
+		return nil
+	}
+	applied := sets.New[types.UID]()
+
+	for {
+		// Apply every node KRO's runtime can resolve now.
+		for progressed := true; progressed; {
+			progressed = false
+			var batch []*runtime.Node
+			for _, n := range nodes {
+				st := states[n.Spec.Meta.ID]
+				if st.done || st.applied {
+					continue
+				}
+				ignored, err := n.IsIgnored()
+				if err != nil && !runtime.IsDataPending(err) {
+					return nil, err
+				}
+				if err != nil {
+					st.last = err.Error()
+					continue
+				}
+				if ignored {
+					st.done, st.ready, progressed = true, true, true
+					d.printf(d.Progress, "%s: %s skipped (includeWhen)\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID)
+					continue
+				}
+				if _, err := n.GetDesired(); err != nil {
+					if !runtime.IsDataPending(err) {
+						return nil, err
+					}
+					st.last = err.Error()
+					continue
+				}
+				batch = append(batch, n)
+			}
+			if len(batch) == 0 {
+				break
+			}
+			progressed = true
+			if err := d.applyBatch(ctx, inst, inv, recorded, batch, states, o, applied, watch); err != nil {
+				return nil, err
+			}
+		}
+		// Readiness: KRO's readyWhen on the live objects.
+		allReady, newlyReady := true, false
+		for _, n := range nodes {
+			st := states[n.Spec.Meta.ID]
+			if st.ready {
+				continue
+			}
+			if !st.applied {
+				allReady = false
+				continue
+			}
+			err := n.CheckReadiness()
+			switch {
+			case err == nil:
+				st.ready, newlyReady = true, true
+				d.printf(d.Progress, "%s: %s ready (%s)\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID, time.Since(start).Round(100*time.Millisecond))
+			case errors.Is(err, runtime.ErrWaitingForReadiness):
+				allReady = false
+				st.last = err.Error()
+			default:
+				return nil, err
+			}
+		}
+		if allReady {
+			break
+		}
+		if newlyReady {
+			continue
+		}
+		select {
+		case ev := <-events:
+			d.observe(rt, states, ev)
+			for drained := false; !drained; {
+				select {
+				case ev := <-events:
+					d.observe(rt, states, ev)
+				default:
+					drained = true
+				}
+			}
+		case <-ctx.Done():
+			return d.result(rt, inst, states), fmt.Errorf("timed out waiting: %s", strings.Join(waiting(nodes, states), "; "))
+		}
+	}
+	res := d.result(rt, inst, states)
+	if o.Prune {
+		pruned, err := d.prune(ctx, g, inv, kinds, recorded, applied)
+		res.Pruned = pruned
+		if err != nil {
+			return res, err
+		}
+		if err := d.writeInventory(ctx, inv, inst.Object, kinds, recorded, false); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// applyBatch applies resolved nodes concurrently and starts their watches.
+func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *inventory, recorded sets.Set[string], batch []*runtime.Node, states map[string]*nodeState, o Options, applied sets.Set[types.UID], watch func(string, int, *unstructured.Unstructured) error) error {
+	type item struct {
+		n   *runtime.Node
+		i   int
+		obj *unstructured.Unstructured
+	}
+	var items []item
+	newNS := false
+	for _, n := range batch {
+		desired, _ := n.GetDesired()
+		if n.Spec.Meta.Type == graph.NodeTypeExternal {
+			// Read, never written: watch it like any other input.
+			states[n.Spec.Meta.ID].live = make([]*unstructured.Unstructured, len(desired))
+			states[n.Spec.Meta.ID].applied = true
+			if err := watch(n.Spec.Meta.ID, 0, desired[0]); err != nil {
+				return err
+			}
+			continue
+		}
+		if n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
+			return fmt.Errorf("resource %q: externalRef collections are not supported in direct mode", n.Spec.Meta.ID)
+		}
+		states[n.Spec.Meta.ID].live = make([]*unstructured.Unstructured, len(desired))
+		for i, des := range desired {
+			obj := des.DeepCopy()
+			direct.Decorate(obj, inst.Object, n, i, len(desired))
+			labels := obj.GetLabels()
+			labels[ApplySetPartOfLabel] = inv.id
+			obj.SetLabels(labels)
+			if ns := obj.GetNamespace(); ns != "" && !recorded.Has(ns) {
+				recorded.Insert(ns)
+				newNS = true
+			}
+			items = append(items, item{n, i, obj})
+		}
+	}
+	if newNS {
+		if err := d.writeInventory(ctx, inv, inst.Object, inv.kinds.Union(kindsOf(batch)), recorded, false); err != nil {
+			return err
+		}
+	}
+	lives := make([]*unstructured.Unstructured, len(items))
+	eg, ectx := errgroup.WithContext(ctx)
+	for k, it := range items {
+		eg.Go(func() error {
+			live, action, err := d.ssa(ectx, it.obj, o.Force, false)
+			if err != nil {
+				return err
+			}
+			lives[k] = live
+			d.printf(d.Out, "%s %s\n", subject(it.obj), action)
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return err
+	}
+	for k, it := range items {
+		st := states[it.n.Spec.Meta.ID]
+		st.live[it.i] = lives[k]
+		applied.Insert(lives[k].GetUID())
+		if err := watch(it.n.Spec.Meta.ID, it.i, it.obj); err != nil {
+			return err
+		}
+	}
+	for _, n := range batch {
+		st := states[n.Spec.Meta.ID]
+		st.applied = true
+		if n.Spec.Meta.Type != graph.NodeTypeExternal {
+			n.SetObserved(present(st.live))
+		}
+	}
+	return nil
+}
+
+func kindsOf(batch []*runtime.Node) sets.Set[schema.GroupKind] {
+	out := sets.New[schema.GroupKind]()
+	for _, n := range batch {
+		out.Insert(nodeGK(n.Spec))
+	}
+	return out
+}
+
+func present(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if o != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (d *Deployer) observe(rt *runtime.Runtime, states map[string]*nodeState, ev event) {
+	st := states[ev.node]
+	if st == nil || ev.index >= len(st.live) {
+		return
+	}
+	st.live[ev.index] = ev.obj
+	for _, n := range rt.Nodes() {
+		if n.Spec.Meta.ID == ev.node {
+			n.SetObserved(present(st.live))
+		}
+	}
+}
+
+func waiting(nodes []*runtime.Node, states map[string]*nodeState) []string {
+	var out []string
+	for _, n := range nodes {
+		if st := states[n.Spec.Meta.ID]; !st.ready {
+			out = append(out, fmt.Sprintf("%s: %s", n.Spec.Meta.ID, st.last))
+		}
+	}
+	return out
+}
+
+// result evaluates the instance's status expressions with KRO's runtime on
+// the live objects it has observed.
+func (d *Deployer) result(rt *runtime.Runtime, inst *compile.Instance, states map[string]*nodeState) *InstanceResult {
+	u := inst.Object.DeepCopy()
+	res := &InstanceResult{Instance: u, Ready: true}
+	for _, n := range rt.Nodes() {
+		if st := states[n.Spec.Meta.ID]; !st.ready {
+			res.Ready = false
+			res.Waiting = append(res.Waiting, n.Spec.Meta.ID+": "+st.last)
+		}
+	}
+	status := map[string]any{}
+	if desired, err := rt.Instance().GetDesired(); err == nil && len(desired) > 0 {
+		if s, ok := desired[0].Object["status"].(map[string]any); ok {
+			status = s
+		}
+	}
+	status["state"] = "ACTIVE"
+	if !res.Ready {
+		status["state"] = "IN_PROGRESS"
+	}
+	u.Object["status"] = status
+	return res
+}

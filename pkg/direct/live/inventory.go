@@ -1,0 +1,177 @@
+package live
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+)
+
+// ApplySet labels and annotations (KEP-3659, as kubectl and KRO write them).
+const (
+	ApplySetIDLabel     = "applyset.kubernetes.io/id"
+	ApplySetPartOfLabel = "applyset.kubernetes.io/part-of"
+	ApplySetTooling     = "applyset.kubernetes.io/tooling"
+	ApplySetGroupKinds  = "applyset.kubernetes.io/contains-group-kinds"
+	ApplySetNamespaces  = "applyset.kubernetes.io/additional-namespaces"
+	// Tooling is typekro's value of applyset.kubernetes.io/tooling.
+	Tooling = "typekro/v1"
+)
+
+// inventory is an instance's ApplySet parent: a ConfigMap
+// typekro-<kind>-<name> in the instance's namespace. Its id labels every
+// member (applyset.kubernetes.io/part-of), and its annotations list the
+// group-kinds and namespaces to search when pruning or deleting.
+type inventory struct {
+	name, namespace string
+	id              string
+	kinds           sets.Set[schema.GroupKind]
+	namespaces      sets.Set[string]
+	exists          bool
+}
+
+func inventoryName(inst *unstructured.Unstructured) string {
+	n := "typekro-" + strings.ToLower(inst.GetKind()) + "-" + inst.GetName()
+	if len(n) > 253 {
+		n = n[:253]
+	}
+	return n
+}
+
+func newInventory(inst *compile.Instance, defaultNS string) *inventory {
+	ns := inst.Object.GetNamespace()
+	if ns == "" {
+		ns = defaultNS
+	}
+	inv := &inventory{name: inventoryName(inst.Object), namespace: ns, kinds: sets.New[schema.GroupKind](), namespaces: sets.New[string]()}
+	sum := sha256.Sum256([]byte(strings.Join([]string{inv.name, ns, "ConfigMap", ""}, ".")))
+	inv.id = fmt.Sprintf("applyset-%s-v1", base64.RawURLEncoding.EncodeToString(sum[:]))
+	return inv
+}
+
+var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// load reads the parent's recorded kinds and namespaces.
+func (d *Deployer) loadInventory(ctx context.Context, inv *inventory) error {
+	cm, err := d.Dynamic.Resource(configMaps).Namespace(inv.namespace).Get(ctx, inv.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cm.GetLabels()[ApplySetIDLabel] != inv.id {
+		return fmt.Errorf("configmap %s/%s exists and is not typekro's ApplySet parent (label %s)", inv.namespace, inv.name, ApplySetIDLabel)
+	}
+	inv.exists = true
+	ann := cm.GetAnnotations()
+	for _, s := range splitList(ann[ApplySetGroupKinds]) {
+		inv.kinds.Insert(schema.ParseGroupKind(s))
+	}
+	for _, s := range splitList(ann[ApplySetNamespaces]) {
+		inv.namespaces.Insert(s)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// writeInventory server-side applies the parent with the given kinds and
+// namespaces (the parent's own namespace is implicit, as the KEP says).
+func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *unstructured.Unstructured, kinds sets.Set[schema.GroupKind], nss sets.Set[string], dryRun bool) error {
+	gks := make([]string, 0, kinds.Len())
+	for gk := range kinds {
+		s := gk.Kind
+		if gk.Group != "" {
+			s += "." + gk.Group
+		}
+		gks = append(gks, s)
+	}
+	sort.Strings(gks)
+	extra := sets.List(nss.Clone().Delete(inv.namespace, ""))
+	cm := map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{
+			"name": inv.name, "namespace": inv.namespace,
+			"labels": map[string]any{ApplySetIDLabel: inv.id, "app.kubernetes.io/managed-by": "typekro"},
+			"annotations": map[string]any{
+				ApplySetTooling:    Tooling,
+				ApplySetGroupKinds: strings.Join(gks, ","),
+				ApplySetNamespaces: strings.Join(extra, ","),
+			},
+		},
+		"data": map[string]any{"instance": inst.GroupVersionKind().GroupKind().String() + "/" + inst.GetName()},
+	}
+	data, err := json.Marshal(cm)
+	if err != nil {
+		return err
+	}
+	force := true // typekro is the only writer of its parent objects
+	opts := metav1.PatchOptions{FieldManager: d.FieldManager, Force: &force}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	_, err = d.Dynamic.Resource(configMaps).Namespace(inv.namespace).Patch(ctx, inv.name, types.ApplyPatchType, data, opts)
+	if err != nil {
+		return fmt.Errorf("ApplySet parent configmap/%s -n %s: %w", inv.name, inv.namespace, err)
+	}
+	return nil
+}
+
+// members lists the live objects labelled part-of the inventory, across
+// its recorded kinds and namespaces plus the given ones.
+func (d *Deployer) members(ctx context.Context, inv *inventory, kinds sets.Set[schema.GroupKind], nss sets.Set[string]) ([]*unstructured.Unstructured, error) {
+	kinds = kinds.Union(inv.kinds)
+	nss = nss.Union(inv.namespaces).Insert(inv.namespace)
+	sel := ApplySetPartOfLabel + "=" + inv.id
+	var out []*unstructured.Unstructured
+	for gk := range kinds {
+		m, err := d.Mapper.RESTMapping(gk)
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		scopes := []string{""}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			scopes = sets.List(nss)
+		}
+		for _, ns := range scopes {
+			list, err := d.Dynamic.Resource(m.Resource).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", m.Resource.Resource, err)
+			}
+			for i := range list.Items {
+				out = append(out, &list.Items[i])
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return objKey(out[i]) < objKey(out[j]) })
+	return out, nil
+}
+
+func objKey(u *unstructured.Unstructured) string {
+	return u.GroupVersionKind().GroupKind().String() + "/" + u.GetNamespace() + "/" + u.GetName()
+}
