@@ -67,6 +67,13 @@ graph builder.
 		newValidateCommand(flags, streams),
 		newVersionCommand(streams),
 	)
+	// kro-mode deploy: apply, status, diff, delete (see cluster.go).
+	root.AddCommand(
+		newApplyCommand(flags, streams),
+		newStatusCommand(flags, streams),
+		newDiffCommand(flags, streams),
+		newDeleteCommand(flags, streams),
+	)
 	return root
 }
 

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/typekro/kubectl-typekro/pkg/deploy"
+	"github.com/typekro/kubectl-typekro/pkg/render"
+)
+
+type applyOptions struct {
+	inputOptions
+	flags   *genericclioptions.ConfigFlags
+	streams genericiooptions.IOStreams
+
+	Paths           []string
+	Timeout         time.Duration
+	Wait            bool
+	DryRun          string
+	FieldManager    string
+	ForceConflicts  bool
+	CreateNamespace bool
+	Output          string
+	Mode            string
+	direct          directApplyFlags
+}
+
+func newApplyCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &applyOptions{flags: flags, streams: streams}
+	cmd := &cobra.Command{
+		Use:   "apply PATH...",
+		Short: "Validate, then server-side apply RGDs and instances and wait until KRO reports them ready",
+		Long: `Apply checks everything offline first, then dry-runs every object on the server, and only
+then writes, in stages:
+
+  1. CRDs and namespaces from the inputs (and, with --create-namespace, missing
+     namespaces of the objects), waiting until the CRDs are Established;
+  2. ResourceGraphDefinitions — an RGD that uses another one's kind after that one —
+     waiting until KRO reports each Active with Ready=True and its generated CRD is
+     Established; an RGD KRO rejects fails at once with KRO's message;
+  3. plain objects and instances, waiting (with --wait) until every instance has
+     status.state ACTIVE and a Ready condition True for its current generation.
+
+Instances of a kind the cluster does not serve yet cannot be dry-run before their RGD
+is Active; they are dry-run right after, before any of them is written. Invalid input
+writes nothing.
+
+The change set (kubectl style: created, configured, unchanged) and the final status of
+every instance go to stdout; wait progress goes to stderr. With -o yaml|json stdout
+holds only the instances' status, and the change set moves to stderr.
+
+` + exitCodeDoc,
+		Example: `  kubectl typekro apply examples/webapp --create-namespace
+  kubectl typekro apply examples/webapp --dry-run=server
+  kubectl typekro apply apps/ -n staging --timeout 2m -o yaml
+  kubectl typekro apply apps/ --force-conflicts`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Paths = args
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	fs := cmd.Flags()
+	o.inputOptions.AddFlags(fs)
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long (the whole apply, including waits); 0 waits forever")
+	fs.BoolVar(&o.Wait, "wait", true, "wait until every instance is ACTIVE and Ready (RGDs are always waited for: instances need their kind)")
+	fs.StringVar(&o.DryRun, "dry-run", "none", "none, or server: only ask the server what would change")
+	fs.StringVar(&o.FieldManager, "field-manager", deploy.DefaultFieldManager, "name of the field manager that owns the applied fields")
+	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "take over fields owned by other field managers instead of failing")
+	fs.BoolVar(&o.CreateNamespace, "create-namespace", false, "create namespaces of the objects that do not exist yet (like helm --create-namespace); kubectl apply does not")
+	fs.StringVarP(&o.Output, "output", "o", "", "format of the final status: yaml or json (default: readable text)")
+	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances; direct: the instances' resources without KRO, stage by stage (see --prune)")
+	o.direct.AddFlags(fs)
+	return cmd
+}
+
+func (o *applyOptions) Validate() error {
+	if err := o.inputOptions.Validate(); err != nil {
+		return err
+	}
+	if o.DryRun != "none" && o.DryRun != "server" {
+		return Usage(fmt.Errorf("--dry-run must be none or server, not %q", o.DryRun))
+	}
+	if o.Output != "" && o.Output != "yaml" && o.Output != "json" {
+		return Usage(fmt.Errorf("--output must be yaml or json, not %q", o.Output))
+	}
+	if o.FieldManager == "" {
+		return Usage(fmt.Errorf("--field-manager must not be empty"))
+	}
+	if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
+		return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
+	}
+	if o.direct.Prune && o.Mode != render.ModeDirect {
+		return Usage(fmt.Errorf("--prune needs --mode direct"))
+	}
+	if o.Timeout < 0 {
+		return Usage(fmt.Errorf("--timeout must not be negative"))
+	}
+	return nil
+}
+
+func (o *applyOptions) Run() error {
+	if o.Mode == render.ModeDirect {
+		return o.runDirect()
+	}
+	ns, err := clusterNamespace(o.flags)
+	if err != nil {
+		return err
+	}
+	set, _, err := o.compileSet(o.Paths, ns, o.flags)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext(o.Timeout)
+	defer cancel()
+	e, err := newEngine(ctx, o.flags, ns)
+	if err != nil {
+		return err
+	}
+	e.FieldManager = o.FieldManager
+	e.Progress = o.streams.ErrOut
+	e.Out = o.streams.Out
+	if o.Output != "" {
+		e.Out = o.streams.ErrOut
+	}
+	start := time.Now()
+	res, err := e.Apply(ctx, set, deploy.ApplyOptions{
+		Force:            o.ForceConflicts,
+		DryRun:           o.DryRun == "server",
+		CreateNamespaces: o.CreateNamespace,
+		Wait:             o.Wait,
+	})
+	if err != nil {
+		if len(res.Instances) > 0 {
+			o.printStatus(res)
+		}
+		return deployError(err)
+	}
+	for _, u := range res.Unverified {
+		fmt.Fprintln(o.streams.ErrOut, "note:", u)
+	}
+	if o.DryRun == "server" {
+		return nil
+	}
+	if o.Wait && len(res.Instances) > 0 {
+		fmt.Fprintf(o.streams.ErrOut, "%d instance(s) ready in %s\n", len(res.Instances), time.Since(start).Round(100*time.Millisecond))
+	}
+	return o.printStatus(res)
+}
+
+func (o *applyOptions) printStatus(res *deploy.ApplyResult) error {
+	if len(res.Instances) == 0 {
+		return nil
+	}
+	var w io.Writer = o.streams.Out
+	if o.Output == "" {
+		fmt.Fprintln(w)
+	}
+	return writeStatus(w, o.Output, res.Instances)
+}

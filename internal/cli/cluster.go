@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/deploy"
+	"github.com/typekro/kubectl-typekro/pkg/readiness"
+	"github.com/typekro/kubectl-typekro/pkg/render"
+)
+
+// clusterNamespace is -n, else the kubeconfig context's namespace, else
+// "default": what kubectl uses for objects that name no namespace.
+func clusterNamespace(flags *genericclioptions.ConfigFlags) (string, error) {
+	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", Usage(err)
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return ns, nil
+}
+
+// newEngine connects to the cluster; failing to is a usage-class error
+// (exit 2), like an unreadable file.
+func newEngine(ctx context.Context, flags *genericclioptions.ConfigFlags, ns string) (*deploy.Engine, error) {
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, Usage(fmt.Errorf("kubeconfig: %w", err))
+	}
+	e, err := deploy.New(ctx, cfg)
+	if err != nil {
+		return nil, Usage(err)
+	}
+	e.DefaultNamespace = ns
+	return e, nil
+}
+
+// commandContext ends on Ctrl-C/SIGTERM or after timeout (0: never).
+func commandContext(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if timeout <= 0 {
+		return ctx, stop
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	return tctx, func() { cancel(); stop() }
+}
+
+// deployError gives an engine error its exit code: cluster unreachable is
+// 2, anything the cluster or KRO refused or did not finish in time is 1.
+func deployError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	if errors.Is(err, deploy.ErrUnreachable) {
+		return Usage(err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return Fail(fmt.Errorf("interrupted: %w", err))
+	}
+	return Fail(err)
+}
+
+// compileSet compiles paths for a cluster command: instances without a
+// namespace get the one kubectl would use.
+func (o *inputOptions) compileSet(paths []string, ns string, flags *genericclioptions.ConfigFlags) (*deploy.Set, *compile.Result, error) {
+	res, err := o.Compile(paths, ns, flags)
+	if err != nil {
+		return nil, nil, err
+	}
+	return deploy.NewSet(res), res, nil
+}
+
+// writeStatus prints objects' status: a readable block each, or their
+// status views (identity, generation, status) as YAML or JSON.
+func writeStatus(w io.Writer, format string, objs []*unstructured.Unstructured) error {
+	if format == "" {
+		return readiness.WriteHuman(w, objs)
+	}
+	views := make([]*unstructured.Unstructured, len(objs))
+	for i, u := range objs {
+		views[i] = readiness.StatusView(u)
+	}
+	return render.WriteTo(w, format, views)
+}

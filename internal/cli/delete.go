@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/typekro/kubectl-typekro/pkg/deploy"
+)
+
+type deleteOptions struct {
+	inputOptions
+	flags   *genericclioptions.ConfigFlags
+	streams genericiooptions.IOStreams
+
+	Paths   []string
+	Timeout time.Duration
+	Wait    bool
+	KeepRGD bool
+	Mode    string
+}
+
+func newDeleteCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &deleteOptions{flags: flags, streams: streams}
+	cmd := &cobra.Command{
+		Use:   "delete PATH...",
+		Short: "Delete instances, then their RGDs, waiting until KRO has removed what the instances created",
+		Long: `Delete removes the objects of the inputs in reverse apply order:
+
+  1. instances — and waits until they are gone: KRO keeps an instance (by its finalizer)
+     until it has deleted the resources the instance created;
+  2. plain objects;
+  3. ResourceGraphDefinitions (not with --keep-rgd);
+  4. namespaces of the inputs;
+  5. CRDs of the inputs (not with --keep-rgd).
+
+KRO leaves the CRD it generated for an RGD in place when the RGD is deleted; so does this
+command. Namespaces made by apply --create-namespace are not in the inputs and stay.
+Objects already gone are reported as "not found".
+
+` + exitCodeDoc,
+		Example: `  kubectl typekro delete examples/webapp
+  kubectl typekro delete examples/webapp/instances --keep-rgd`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Paths = args
+			if err := o.inputOptions.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	fs := cmd.Flags()
+	o.inputOptions.AddFlags(fs)
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long; 0 waits forever")
+	fs.BoolVar(&o.Wait, "wait", true, "wait until every deleted object is gone (instances are always waited for before their RGDs are deleted)")
+	fs.StringVar(&o.Mode, "mode", "kro", "kro: instances, RGDs...; direct: what apply --mode direct created (its ApplySet), in reverse dependency order")
+	fs.BoolVar(&o.KeepRGD, "keep-rgd", false, "keep the ResourceGraphDefinitions and CRDs of the inputs")
+	return cmd
+}
+
+func (o *deleteOptions) Run() error {
+	if o.Mode == "direct" {
+		return o.runDirect()
+	}
+	ns, err := clusterNamespace(o.flags)
+	if err != nil {
+		return err
+	}
+	set, _, err := o.compileSet(o.Paths, ns, o.flags)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext(o.Timeout)
+	defer cancel()
+	e, err := newEngine(ctx, o.flags, ns)
+	if err != nil {
+		return err
+	}
+	e.Out, e.Progress = o.streams.Out, o.streams.ErrOut
+	_, err = e.Delete(ctx, set, deploy.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait})
+	return deployError(err)
+}

@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/resource"
+	"sigs.k8s.io/yaml"
+
+	"github.com/typekro/kubectl-typekro/pkg/deploy"
+	"github.com/typekro/kubectl-typekro/pkg/readiness"
+	"github.com/typekro/kubectl-typekro/pkg/render"
+)
+
+type statusOptions struct {
+	inputOptions
+	flags   *genericclioptions.ConfigFlags
+	streams genericiooptions.IOStreams
+
+	Args          []string
+	Files         []string
+	AllNamespaces bool
+	Output        string
+	Watch         bool
+	Timeout       time.Duration
+	Mode          string
+}
+
+func newStatusCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &statusOptions{flags: flags, streams: streams}
+	cmd := &cobra.Command{
+		Use:   "status [TYPE[.GROUP]/NAME... | TYPE [NAME...] | -f PATH...]",
+		Short: "Show KRO's state, conditions and status fields of instances and RGDs",
+		Long: `Status reads what KRO reports: status.state, the conditions (with the generation each
+was observed for) and every other status field.
+
+Which objects:
+  status TYPE/NAME ...     kubectl-style arguments, resolved through live discovery:
+                           krowebapp/webapp, krowebapps.example.com/webapp, rgd/kro-webapp
+  status TYPE [NAME...]    all (or the named) objects of a kind in the namespace (-A: all)
+  status -f PATH...        the RGDs and instances defined in files or directories
+  status                   every ResourceGraphDefinition in the cluster, as a table
+
+With --watch the status is printed again whenever it changes, until Ctrl-C or --timeout.
+
+Exit codes: 0 shown, 1 an object was not found, 2 usage error or cluster unreachable.`,
+		Example: `  kubectl typekro status krowebapp/webapp -n production
+  kubectl typekro status -f examples/webapp -o yaml
+  kubectl typekro status krowebapp -A --watch`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Args = args
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	fs := cmd.Flags()
+	o.inputOptions.AddFlags(fs)
+	fs.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories whose RGDs and instances to show")
+	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: objects in every namespace")
+	fs.StringVarP(&o.Output, "output", "o", "", "yaml or json (default: readable text)")
+	fs.BoolVarP(&o.Watch, "watch", "w", false, "print the status again whenever it changes")
+	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: what KRO reports; direct (with -f): the status expressions evaluated on the live objects apply --mode direct created")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "stop after this long (0: until Ctrl-C; without --watch: 1m)")
+	return cmd
+}
+
+func (o *statusOptions) Validate() error {
+	if err := o.inputOptions.Validate(); err != nil {
+		return err
+	}
+	if o.Output != "" && o.Output != "yaml" && o.Output != "json" {
+		return Usage(fmt.Errorf("--output must be yaml or json, not %q", o.Output))
+	}
+	if len(o.Files) > 0 && len(o.Args) > 0 {
+		return Usage(fmt.Errorf("give either -f PATH or TYPE/NAME arguments, not both"))
+	}
+	return nil
+}
+
+// ref is one object to show.
+type ref struct {
+	gvr             schema.GroupVersionResource
+	namespace, name string
+	desc            string
+	obj             *unstructured.Unstructured
+}
+
+func (o *statusOptions) Run() error {
+	if o.Mode == render.ModeDirect {
+		return o.runDirect()
+	}
+	ns, err := clusterNamespace(o.flags)
+	if err != nil {
+		return err
+	}
+	timeout := o.Timeout
+	if !o.Watch && timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := commandContext(timeout)
+	defer cancel()
+	e, err := newEngine(ctx, o.flags, ns)
+	if err != nil {
+		return err
+	}
+	var refs []*ref
+	var missing []string
+	switch {
+	case len(o.Files) > 0:
+		refs, missing, err = o.fromFiles(ctx, e, ns)
+	case len(o.Args) > 0:
+		refs, err = o.fromArgs()
+	default:
+		refs, err = o.allRGDs(ctx, e)
+		if err == nil && !o.Watch && o.Output == "" {
+			return writeRGDTable(o.streams.Out, refs)
+		}
+	}
+	if err != nil {
+		return deployError(err)
+	}
+	objs := make([]*unstructured.Unstructured, 0, len(refs))
+	for _, r := range refs {
+		objs = append(objs, r.obj)
+	}
+	if err := writeStatus(o.streams.Out, o.Output, objs); err != nil {
+		return err
+	}
+	if o.Watch {
+		o.watch(ctx, e, refs)
+	}
+	if len(missing) > 0 {
+		for _, m := range missing {
+			fmt.Fprintln(o.streams.ErrOut, m)
+		}
+		return Fail(fmt.Errorf("%d object(s) not found", len(missing)))
+	}
+	return nil
+}
+
+// fromFiles finds the RGDs and instances of the inputs in the cluster.
+func (o *statusOptions) fromFiles(ctx context.Context, e *deploy.Engine, ns string) ([]*ref, []string, error) {
+	set, _, err := o.compileSet(o.Files, ns, o.flags)
+	if err != nil {
+		return nil, nil, err
+	}
+	var refs []*ref
+	var missing []string
+	for _, ro := range set.Objects {
+		if ro.Role != render.RoleRGD && ro.Role != render.RoleInstance {
+			continue
+		}
+		u := ro.Object
+		gvk := u.GroupVersionKind()
+		m, err := e.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("%s: not found (the cluster does not serve %s)", readiness.Ref(u), gvk))
+			continue
+		}
+		r := &ref{gvr: m.Resource, name: u.GetName(), desc: readiness.Ref(u)}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			r.namespace = u.GetNamespace()
+			if r.namespace == "" {
+				r.namespace = ns
+			}
+		}
+		live, err := e.Dynamic.Resource(r.gvr).Namespace(r.namespace).Get(ctx, r.name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			missing = append(missing, r.desc+": not found")
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		r.obj = live
+		refs = append(refs, r)
+	}
+	return refs, missing, nil
+}
+
+// fromArgs resolves kubectl-style arguments with live discovery.
+func (o *statusOptions) fromArgs() ([]*ref, error) {
+	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, Usage(err)
+	}
+	b := resource.NewBuilder(o.flags).Unstructured().
+		NamespaceParam(ns).DefaultNamespace().AllNamespaces(o.AllNamespaces).
+		ResourceTypeOrNameArgs(true, o.Args...).ContinueOnError().Latest().Flatten()
+	infos, err := b.Do().Infos()
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, Fail(err)
+		}
+		return nil, Usage(err)
+	}
+	var refs []*ref
+	for _, info := range infos {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		refs = append(refs, &ref{gvr: info.Mapping.Resource, namespace: info.Namespace, name: info.Name, desc: readiness.Ref(u), obj: u})
+	}
+	if len(refs) == 0 {
+		return nil, Fail(fmt.Errorf("no objects found"))
+	}
+	return refs, nil
+}
+
+var rgdGVR = schema.GroupVersionResource{Group: "kro.run", Version: "v1alpha1", Resource: "resourcegraphdefinitions"}
+
+func (o *statusOptions) allRGDs(ctx context.Context, e *deploy.Engine) ([]*ref, error) {
+	list, err := e.Dynamic.Resource(rgdGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var refs []*ref
+	for i := range list.Items {
+		u := &list.Items[i]
+		refs = append(refs, &ref{gvr: rgdGVR, name: u.GetName(), desc: readiness.Ref(u), obj: u})
+	}
+	return refs, nil
+}
+
+func writeRGDTable(w io.Writer, refs []*ref) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tREADY\tMESSAGE")
+	for _, r := range refs {
+		u := r.obj
+		av, _, _ := unstructured.NestedString(u.Object, "spec", "schema", "apiVersion")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "schema", "kind")
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "schema", "group")
+		if group == "" {
+			group = "kro.run"
+		}
+		ready := readiness.FindCondition(readiness.Conditions(u), readiness.ConditionReady)
+		status, msg := "-", "-"
+		if ready != nil {
+			status, msg = ready.Status, ready.Message
+		}
+		fmt.Fprintf(tw, "%s\t%s.%s/%s\t%s\t%s\t%s\n", u.GetName(), kind, group, av, readiness.State(u), status, msg)
+	}
+	return tw.Flush()
+}
+
+// watch prints an object again whenever its generation or status changes.
+func (o *statusOptions) watch(ctx context.Context, e *deploy.Engine, refs []*ref) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, r := range refs {
+		last := statusKey(r.obj)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = readiness.Watch(ctx, e.Dynamic, r.gvr, r.namespace, r.name, func(u *unstructured.Unstructured) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				if u == nil {
+					if last != "gone" {
+						fmt.Fprintf(o.streams.Out, "%s: deleted\n", r.desc)
+						last = "gone"
+					}
+					return false
+				}
+				if k := statusKey(u); k != last {
+					last = k
+					o.printOne(u)
+				}
+				return false
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+func (o *statusOptions) printOne(u *unstructured.Unstructured) {
+	switch o.Output {
+	case "json":
+		b, _ := json.MarshalIndent(readiness.StatusView(u).Object, "", "    ")
+		fmt.Fprintln(o.streams.Out, string(b))
+	case "yaml":
+		b, _ := yaml.Marshal(readiness.StatusView(u).Object)
+		fmt.Fprint(o.streams.Out, "---\n"+string(b))
+	default:
+		fmt.Fprintf(o.streams.Out, "\n[%s] ", time.Now().Format("15:04:05.000"))
+		_ = readiness.WriteHuman(o.streams.Out, []*unstructured.Unstructured{u})
+	}
+}
+
+func statusKey(u *unstructured.Unstructured) string {
+	if u == nil {
+		return "gone"
+	}
+	st, _ := json.Marshal(u.Object["status"])
+	return fmt.Sprintf("%d/%v/%s", u.GetGeneration(), u.GetDeletionTimestamp() != nil, st)
+}

@@ -1,0 +1,220 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/typekro/kubectl-typekro/pkg/readiness"
+	"github.com/typekro/kubectl-typekro/pkg/render"
+)
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// Force takes over fields other field managers own (--force-conflicts).
+	Force bool
+	// DryRun only asks the server (--dry-run=server): nothing is written.
+	DryRun bool
+	// CreateNamespaces creates missing namespaces of the objects.
+	CreateNamespaces bool
+	// Wait waits for instances to be ACTIVE and Ready. RGDs are always
+	// waited for: their instances cannot be applied before KRO serves the kind.
+	Wait bool
+}
+
+// ApplyResult is what Apply did.
+type ApplyResult struct {
+	Changes *ssa.ChangeSet
+	// Unverified are objects a server dry run could not check because their
+	// kind or namespace does not exist yet (DryRun only).
+	Unverified []string
+	// Instances are the instances as last observed.
+	Instances []*unstructured.Unstructured
+}
+
+// Apply puts a set into the cluster.
+//
+// Nothing is written unless the whole set passes the server's dry run.
+// Objects whose kind is served only after this apply (instances of a new
+// RGD, custom resources of a new CRD) or whose namespace is created by it
+// cannot be dry-run up front: the API server has no schema (or namespace)
+// to check them against. They were checked offline against the very CRD
+// schema KRO generates, and are dry-run again as soon as their kind is
+// served — after the definitions are written and Active, before any of
+// them is written — so admission, quota and conflict errors still stop
+// the apply before the first instance is written.
+//
+// Stages: CRDs and namespaces (wait Established) → RGDs in dependency
+// waves (wait Active + Ready and the generated CRD Established) → plain
+// objects and instances (wait ACTIVE + Ready when o.Wait).
+func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyResult, error) {
+	res := &ApplyResult{Changes: ssa.NewChangeSet()}
+	p, err := e.prepare(ctx, set, planOptions{Force: o.Force, CreateNamespaces: o.CreateNamespaces})
+	if err != nil {
+		return res, fmt.Errorf("nothing was written: %w", err)
+	}
+	if o.DryRun {
+		return e.dryRunResult(p, res), nil
+	}
+
+	// Stage 1: CRDs and namespaces.
+	defs := append(append([]*item{}, p.namespaces...), p.byRole(render.RoleCRD, render.RoleNamespace)...)
+	if err := e.write(ctx, defs, o.Force, res); err != nil {
+		return res, err
+	}
+	var targets []readiness.Target
+	for _, it := range defs {
+		if it.role == render.RoleCRD {
+			targets = append(targets, waitTarget(it, "Established", readiness.CRDEstablished))
+		}
+	}
+	if _, err := e.waiter().Wait(ctx, targets); err != nil {
+		return res, err
+	}
+	if len(targets) > 0 {
+		e.Mapper.Reset()
+	}
+
+	// Stage 2: RGDs, wave by wave.
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crdOf := map[string]string{}
+	for _, d := range set.Definitions {
+		crdOf[d.Name] = d.CRDName
+	}
+	for _, wave := range rgdWaves(p.byRole(render.RoleRGD), set.Definitions) {
+		if err := e.redryRun(ctx, wave, o.Force); err != nil {
+			return res, err
+		}
+		if err := e.write(ctx, wave, o.Force, res); err != nil {
+			return res, err
+		}
+		targets = targets[:0]
+		for _, it := range wave {
+			targets = append(targets, waitTarget(it, "Active", readiness.RGD))
+			if name := crdOf[it.obj.GetName()]; name != "" {
+				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: "Established", Check: readiness.CRDEstablished})
+			}
+		}
+		if _, err := e.waiter().Wait(ctx, targets); err != nil {
+			return res, err
+		}
+		e.Mapper.Reset()
+	}
+
+	// Stage 3: plain objects and instances, after their deferred dry runs.
+	rest := p.byRole(render.RoleResource, render.RoleInstance)
+	if err := e.redryRun(ctx, rest, o.Force); err != nil {
+		return res, fmt.Errorf("definitions are applied, but instances or objects were rejected (none of them was written): %w", err)
+	}
+	if err := e.write(ctx, p.byRole(render.RoleResource), o.Force, res); err != nil {
+		return res, err
+	}
+	instances := p.byRole(render.RoleInstance)
+	if err := e.write(ctx, instances, o.Force, res); err != nil {
+		return res, err
+	}
+	if !o.Wait {
+		for _, it := range instances {
+			if err := e.get(ctx, it); err != nil {
+				return res, err
+			}
+			if it.existing != nil {
+				res.Instances = append(res.Instances, it.existing)
+			}
+		}
+		return res, nil
+	}
+	targets = targets[:0]
+	for _, it := range instances {
+		targets = append(targets, waitTarget(it, "ACTIVE", readiness.Instance))
+	}
+	outcomes, err := e.waiter().Wait(ctx, targets)
+	for _, oc := range outcomes {
+		if oc.Object != nil {
+			res.Instances = append(res.Instances, oc.Object)
+		}
+	}
+	return res, err
+}
+
+// redryRun dry-runs deferred items now that their kind and namespace
+// exist; it fails without writing any of them if one is rejected.
+func (e *Engine) redryRun(ctx context.Context, items []*item, force bool) error {
+	var todo []*item
+	for _, it := range items {
+		if it.deferred == "" {
+			continue
+		}
+		if it.mapping == nil {
+			served, err := e.remap(it)
+			if err != nil {
+				return err
+			}
+			if !served {
+				return fmt.Errorf("%s: the cluster still does not serve %s after %s", Subject(it.obj), it.obj.GroupVersionKind(), it.deferred)
+			}
+		}
+		it.deferred = ""
+		todo = append(todo, it)
+	}
+	if errs := e.dryRunAll(ctx, todo, force); len(errs) > 0 {
+		return &InvalidError{Errors: errs}
+	}
+	return nil
+}
+
+// write applies the items that change, concurrently, and records every
+// item's action in the result.
+func (e *Engine) write(ctx context.Context, items []*item, force bool, res *ApplyResult) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []string
+		sem  = make(chan struct{}, 8)
+	)
+	for _, it := range items {
+		if it.action == ssa.UnchangedAction {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := e.apply(ctx, it, false, force); err != nil {
+				mu.Lock()
+				errs = append(errs, dryRunError(err, it.obj).Error())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, it := range items {
+		res.Changes.Add(it.entry())
+	}
+	e.printChanges(items, "")
+	if len(errs) > 0 {
+		return fmt.Errorf("apply failed: %v", errs)
+	}
+	return nil
+}
+
+// dryRunResult reports a server dry run: the actions the server computed,
+// and the objects it could not check yet.
+func (e *Engine) dryRunResult(p *plan, res *ApplyResult) *ApplyResult {
+	all := append(append([]*item{}, p.namespaces...), p.items...)
+	for _, it := range all {
+		if it.deferred != "" {
+			if it.action == "" {
+				it.action = ssa.CreatedAction
+			}
+			res.Unverified = append(res.Unverified, fmt.Sprintf("%s: not checked by the server: %s", Subject(it.obj), it.deferred))
+		}
+		res.Changes.Add(it.entry())
+	}
+	e.printChanges(all, " (server dry run)")
+	return res
+}

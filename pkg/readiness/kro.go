@@ -1,0 +1,184 @@
+// Package readiness decides when KRO objects are ready — a
+// ResourceGraphDefinition Active, its generated CRD Established, an instance
+// ACTIVE — and waits for it by watching the API server, so a change is
+// noticed as soon as the server sends it instead of at the next poll tick.
+package readiness
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubernetes-sigs/kro/api/v1alpha1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Verdict is what a Check concludes from one observation of an object.
+type Verdict struct {
+	Ready bool
+	// Failed means waiting longer cannot help (KRO rejected the graph, the
+	// object is being deleted): the waiter stops at once with Message.
+	Failed bool
+	// Message describes what was seen, for progress lines and timeouts.
+	Message string
+}
+
+// Check evaluates one observed object.
+type Check func(obj *unstructured.Unstructured) Verdict
+
+// Condition is a status condition as KRO and the API server write them.
+type Condition struct {
+	Type, Status, Reason, Message string
+	ObservedGeneration            int64
+	HasObservedGeneration         bool
+}
+
+func (c *Condition) String() string {
+	if c == nil {
+		return "none"
+	}
+	s := c.Type + "=" + c.Status
+	if c.Reason != "" {
+		s += " (" + c.Reason + ")"
+	}
+	if c.Message != "" {
+		s += ": " + c.Message
+	}
+	return s
+}
+
+// Conditions reads status.conditions.
+func Conditions(obj *unstructured.Unstructured) []Condition {
+	raw, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	out := make([]Condition, 0, len(raw))
+	for _, r := range raw {
+		m, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		c := Condition{Type: str("type"), Status: str("status"), Reason: str("reason"), Message: str("message")}
+		switch g := m["observedGeneration"].(type) {
+		case int64:
+			c.ObservedGeneration, c.HasObservedGeneration = g, true
+		case float64:
+			c.ObservedGeneration, c.HasObservedGeneration = int64(g), true
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// FindCondition returns the condition of type t, or nil.
+func FindCondition(conds []Condition, t string) *Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// current reports whether a condition describes the object's current
+// generation. KRO stamps observedGeneration on every condition it sets;
+// right after an update the old generation's conditions are still there
+// and must not be taken for the new spec's outcome.
+func current(c *Condition, obj *unstructured.Unstructured) bool {
+	return c != nil && c.HasObservedGeneration && c.ObservedGeneration == obj.GetGeneration()
+}
+
+// State is status.state.
+func State(obj *unstructured.Unstructured) string {
+	s, _, _ := unstructured.NestedString(obj.Object, "status", "state")
+	return s
+}
+
+// KRO's state and condition names (api/v1alpha1 of KRO v0.9.4).
+var (
+	RGDActive      = string(v1alpha1.ResourceGraphDefinitionStateActive) // "Active"
+	InstanceActive = string(v1alpha1.InstanceStateActive)                // "ACTIVE"
+	ConditionReady = string(v1alpha1.InstanceConditionTypeReady)         // "Ready", on RGDs too
+	GraphAccepted  = string(v1alpha1.RGDConditionTypeGraphAccepted)
+)
+
+// RGD is ready when KRO reports it Active with a Ready condition True for
+// the current generation. It fails fast when KRO rejected the current
+// generation's graph (GraphAccepted=False): that verdict is final until
+// the RGD changes, so waiting for the timeout would only hide it.
+func RGD(obj *unstructured.Unstructured) Verdict {
+	if obj.GetDeletionTimestamp() != nil {
+		return Verdict{Failed: true, Message: "is being deleted"}
+	}
+	conds := Conditions(obj)
+	if ga := FindCondition(conds, GraphAccepted); ga != nil && ga.Status == "False" && current(ga, obj) {
+		return Verdict{Failed: true, Message: "KRO rejected the graph: " + ga.String()}
+	}
+	state := State(obj)
+	ready := FindCondition(conds, ConditionReady)
+	if state == RGDActive && ready != nil && ready.Status == "True" && current(ready, obj) {
+		return Verdict{Ready: true, Message: "state " + state}
+	}
+	return Verdict{Message: describe(obj, state, conds, ready)}
+}
+
+// Instance is ready when KRO reports state ACTIVE and a Ready condition
+// True for the current generation. An ERROR state is not final — KRO
+// retries, e.g. while a referenced object does not exist yet — so it is
+// reported, not failed on.
+func Instance(obj *unstructured.Unstructured) Verdict {
+	if obj.GetDeletionTimestamp() != nil {
+		return Verdict{Failed: true, Message: "is being deleted"}
+	}
+	conds := Conditions(obj)
+	state := State(obj)
+	ready := FindCondition(conds, ConditionReady)
+	if state == InstanceActive && ready != nil && ready.Status == "True" && current(ready, obj) {
+		return Verdict{Ready: true, Message: "state " + state}
+	}
+	return Verdict{Message: describe(obj, state, conds, ready)}
+}
+
+// CRDEstablished is ready when the CRD's Established condition is True;
+// NamesAccepted=False is final.
+func CRDEstablished(obj *unstructured.Unstructured) Verdict {
+	conds := Conditions(obj)
+	if na := FindCondition(conds, "NamesAccepted"); na != nil && na.Status == "False" {
+		return Verdict{Failed: true, Message: na.String()}
+	}
+	est := FindCondition(conds, "Established")
+	if est != nil && est.Status == "True" {
+		return Verdict{Ready: true, Message: "Established"}
+	}
+	return Verdict{Message: est.String()}
+}
+
+// Exists is ready as soon as the object exists (namespaces, plain objects).
+func Exists(*unstructured.Unstructured) Verdict { return Verdict{Ready: true, Message: "exists"} }
+
+// describe summarizes why an object is not ready: its state, the Ready
+// condition, and the first other condition that is not True (KRO's
+// sub-conditions carry the useful message, e.g. ResourcesReady).
+func describe(obj *unstructured.Unstructured, state string, conds []Condition, ready *Condition) string {
+	if state == "" && len(conds) == 0 {
+		return "no status yet"
+	}
+	var parts []string
+	if state != "" {
+		parts = append(parts, "state "+state)
+	}
+	switch {
+	case ready == nil:
+		parts = append(parts, "no Ready condition")
+	case !current(ready, obj):
+		parts = append(parts, fmt.Sprintf("Ready condition is for generation %d, object is at %d", ready.ObservedGeneration, obj.GetGeneration()))
+	default:
+		parts = append(parts, ready.String())
+	}
+	for i := range conds {
+		c := &conds[i]
+		if c.Type != ConditionReady && c.Status != "True" && (c.Message != "" || c.Reason != "") {
+			parts = append(parts, c.String())
+			break
+		}
+	}
+	return strings.Join(parts, "; ")
+}

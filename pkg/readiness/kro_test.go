@@ -1,0 +1,132 @@
+package readiness
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
+)
+
+func obj(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	// Through apimachinery's JSON, so integers become int64 as they do
+	// from the API server.
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := utiljson.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: m}
+}
+
+func TestRGD(t *testing.T) {
+	for _, tc := range []struct {
+		name, y     string
+		ready, fail bool
+		msg         string
+	}{
+		{"active", `
+metadata: {name: a, generation: 2}
+status:
+  state: Active
+  conditions:
+  - {type: Ready, status: "True", observedGeneration: 2}`, true, false, ""},
+		{"stale ready", `
+metadata: {name: a, generation: 3}
+status:
+  state: Active
+  conditions:
+  - {type: Ready, status: "True", observedGeneration: 2}`, false, false, "generation 2, object is at 3"},
+		{"rejected", `
+metadata: {name: a, generation: 1}
+status:
+  state: Inactive
+  conditions:
+  - {type: GraphAccepted, status: "False", reason: InvalidResourceGraph, message: "bad readyWhen", observedGeneration: 1}
+  - {type: Ready, status: "False", observedGeneration: 1}`, false, true, "bad readyWhen"},
+		{"rejected earlier generation", `
+metadata: {name: a, generation: 2}
+status:
+  state: Inactive
+  conditions:
+  - {type: GraphAccepted, status: "False", message: "bad", observedGeneration: 1}`, false, false, "state Inactive"},
+		{"no status", `metadata: {name: a, generation: 1}`, false, false, "no status yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := RGD(obj(t, tc.y))
+			if v.Ready != tc.ready || v.Failed != tc.fail || !strings.Contains(v.Message, tc.msg) {
+				t.Errorf("got %+v", v)
+			}
+		})
+	}
+}
+
+func TestInstance(t *testing.T) {
+	ready := obj(t, `
+metadata: {name: a, generation: 1}
+status:
+  state: ACTIVE
+  conditions:
+  - {type: Ready, status: "True", observedGeneration: 1}`)
+	if v := Instance(ready); !v.Ready {
+		t.Errorf("want ready, got %+v", v)
+	}
+	// ACTIVE alone is not enough: the Ready condition must be for this generation.
+	stale := obj(t, `
+metadata: {name: a, generation: 2}
+status:
+  state: ACTIVE
+  conditions:
+  - {type: Ready, status: "True", observedGeneration: 1}`)
+	if v := Instance(stale); v.Ready || v.Failed {
+		t.Errorf("want waiting, got %+v", v)
+	}
+	// ERROR is reported, not final: KRO retries.
+	errored := obj(t, `
+metadata: {name: a, generation: 1}
+status:
+  state: ERROR
+  conditions:
+  - {type: Ready, status: "False", reason: NotReady, observedGeneration: 1}
+  - {type: ResourcesReady, status: "False", reason: Failed, message: "deployment not ready", observedGeneration: 1}`)
+	v := Instance(errored)
+	if v.Ready || v.Failed || !strings.Contains(v.Message, "deployment not ready") || !strings.Contains(v.Message, "state ERROR") {
+		t.Errorf("got %+v", v)
+	}
+}
+
+func TestCRDEstablished(t *testing.T) {
+	if v := CRDEstablished(obj(t, `status: {conditions: [{type: Established, status: "True"}]}`)); !v.Ready {
+		t.Errorf("got %+v", v)
+	}
+	if v := CRDEstablished(obj(t, `status: {conditions: [{type: NamesAccepted, status: "False", message: clash}]}`)); !v.Failed {
+		t.Errorf("got %+v", v)
+	}
+}
+
+func TestWriteHuman(t *testing.T) {
+	var b strings.Builder
+	err := WriteHuman(&b, []*unstructured.Unstructured{obj(t, `
+apiVersion: example.com/v1alpha1
+kind: KroWebApp
+metadata: {name: webapp, namespace: production, generation: 1}
+status:
+  state: ACTIVE
+  url: http://10.0.0.1
+  readyReplicas: 3
+  conditions:
+  - {type: Ready, status: "True", reason: Ready, observedGeneration: 1, message: "all good"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"KroWebApp/webapp -n production: ACTIVE (generation 1)", "Ready", "all good", "url: http://10.0.0.1", "readyReplicas: 3"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
