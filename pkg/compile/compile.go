@@ -7,8 +7,10 @@ package compile
 import (
 	"encoding/json"
 	"fmt"
+	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kubernetes-sigs/kro/api/v1alpha1"
 	"github.com/kubernetes-sigs/kro/pkg/graph"
@@ -154,25 +156,40 @@ func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, o
 
 	var defs []*Definition
 	for len(pending) > 0 {
-		var next []*composition.Composition
-		progressed := false
+		var next, ready []*composition.Composition
 		for _, c := range pending {
 			if waitsFor(c, pendingGVK, reg) {
 				next = append(next, c)
-				continue
+			} else {
+				ready = append(ready, c)
 			}
-			progressed = true
+		}
+		// KRO's builder spends most of its time creating CEL environments;
+		// definitions of one round are independent, so build them in parallel.
+		built := make([]*Definition, len(ready))
+		berrs := make([]composition.Errors, len(ready))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
+		for i, c := range ready {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				built[i], berrs[i] = build(c, reg, opts)
+			}()
+		}
+		wg.Wait()
+		for i, c := range ready {
 			delete(pendingGVK, c.InstanceGVK())
-			d, derrs := build(c, reg, opts)
-			errs = append(errs, derrs...)
-			if d != nil {
+			errs = append(errs, berrs[i]...)
+			if d := built[i]; d != nil {
 				defs = append(defs, d)
 				if err := reg.AddCRD(d.Graph.CRD); err != nil {
 					errs = append(errs, c.Doc.Errorf("spec.schema", "generated CRD: %v", err))
 				}
 			}
 		}
-		if !progressed {
+		if len(ready) == 0 {
 			for _, c := range next {
 				errs = append(errs, c.Doc.Errorf("spec.resources", "uses instances of definitions that use its own kind: definitions depend on each other in a cycle"))
 			}

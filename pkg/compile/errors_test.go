@@ -129,6 +129,35 @@ func TestErrorClasses(t *testing.T) {
 			file:  "c.yaml", field: "spec.schema.status.url", line: 14, contains: "url",
 		},
 		{
+			name:  "status expression with a misspelled field",
+			files: map[string]string{"c.yaml": compose("    status:\n      available: ${deployment.status.availableReplica}\n", okDeployment)},
+			file:  "c.yaml", field: "spec.schema.status.available", line: 14, contains: "availableReplica",
+		},
+		{
+			name: "template field misspelled",
+			files: map[string]string{"c.yaml": compose("", `    - id: cm
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: x
+        dat:
+          a: b
+`)},
+			file: "c.yaml", field: "spec.resources[0].template.dat", line: 20, contains: "dat",
+		},
+		{
+			name: "custom kind without its CRD",
+			files: map[string]string{"c.yaml": compose("", `    - id: monitor
+      template:
+        apiVersion: monitoring.coreos.com/v1
+        kind: ServiceMonitor
+        metadata:
+          name: x
+`)},
+			file: "c.yaml", field: "spec.resources[0].template", line: 15, contains: "--crds",
+		},
+		{
 			name: "factory setting misspelled",
 			files: map[string]string{"c.yaml": compose("", `    - id: deployment
       Deployment:

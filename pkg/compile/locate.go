@@ -10,10 +10,9 @@ import (
 var (
 	resourceRe   = regexp.MustCompile(`resource "([^"]+)"`)
 	exprRe       = regexp.MustCompile(`expression "((?:[^"\\]|\\.)*)"`)
-	atPathRe     = regexp.MustCompile(`at path "([^"]+)"`)
+	atPathRe     = regexp.MustCompile(`at path "([^"]+)"|(?:field schema )?for path \.?([A-Za-z0-9_.\[\]]+):`)
 	unknownIDsRe = regexp.MustCompile(`unknown identifiers: \[([^\]]+)\]`)
 	schemaFldRe  = regexp.MustCompile(`(?:OpenAPI schema for instance|status): field ([A-Za-z0-9_.]+):`)
-	cycleRe      = regexp.MustCompile(`cycle: ([A-Za-z0-9_]+)`)
 	badIDRe      = regexp.MustCompile(`\bid (\S+) is`)
 	statusListRe = regexp.MustCompile(`without expressions are not supported: \[([A-Za-z0-9_.]+)`)
 	wrapRe       = regexp.MustCompile(`failed to (?:validate|build) (?:resource|resourcegraphdefinition) "[^"]*": `)
@@ -33,7 +32,19 @@ func locate(c *composition.Composition, err error) *composition.Error {
 		src, found = c.Resource(m[1])
 	}
 	if !found {
-		for _, re := range []*regexp.Regexp{cycleRe, badIDRe} {
+		if strings.Contains(raw, "cycle: ") {
+			// KRO starts the cycle at an arbitrary member; name the first one written.
+			best := composition.ResourceSource{}
+			for _, id := range regexp.MustCompile(`[A-Za-z0-9_]+`).FindAllString(raw[strings.Index(raw, "cycle: ")+7:], -1) {
+				if r, ok := c.Resource(id); ok && (best.Path == "" || r.Path < best.Path) {
+					best = r
+				}
+			}
+			if best.Path != "" {
+				return c.Doc.Errorf(best.Path+".id", "%s", msg)
+			}
+		}
+		for _, re := range []*regexp.Regexp{badIDRe} {
 			if m := re.FindStringSubmatch(raw); m != nil {
 				if r, ok := c.Resource(m[1]); ok {
 					return c.Doc.Errorf(r.Path+".id", "%s", msg)
@@ -61,7 +72,7 @@ func locate(c *composition.Composition, err error) *composition.Error {
 		}
 		at := ""
 		if m := atPathRe.FindStringSubmatch(raw); m != nil {
-			at = m[1]
+			at = m[1] + m[2]
 		}
 		if p := fieldOf(c, src, expr, at); p != "" {
 			path = p
@@ -72,6 +83,8 @@ func locate(c *composition.Composition, err error) *composition.Error {
 			path += "." + m[1]
 		} else if m := statusListRe.FindStringSubmatch(raw); m != nil {
 			path += "." + m[1]
+		} else if m := atPathRe.FindStringSubmatch(raw); m != nil {
+			path += "." + m[1] + m[2]
 		}
 	case strings.Contains(raw, "OpenAPI schema for instance") || strings.Contains(raw, "simple schema"):
 		path = "spec.schema.spec"

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Well-known document kinds.
@@ -179,6 +180,9 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 
 func (s *Set) add(d *Document) Errors {
 	switch {
+	case isLocalConfig(d):
+		// kustomize function configs and local-config objects describe how
+		// to build; they are not resources.
 	case d.APIVersion() == APIVersion && d.Kind() == KindComposition:
 		c, errs := ParseComposition(d)
 		if c != nil {
@@ -195,6 +199,18 @@ func (s *Set) add(d *Document) Errors {
 		s.Others = append(s.Others, d)
 	}
 	return nil
+}
+
+// KindFunctionConfig is the functionConfig kind of the KRM function.
+const KindFunctionConfig = "TypeKro"
+
+func isLocalConfig(d *Document) bool {
+	if d.APIVersion() == APIVersion && d.Kind() == KindFunctionConfig {
+		return true
+	}
+	ann, _, _ := unstructured.NestedStringMap(d.Object, "metadata", "annotations")
+	_, fn := ann["config.kubernetes.io/function"]
+	return fn || ann["config.kubernetes.io/local-config"] == "true"
 }
 
 // Merge appends another set's documents (used for --crds directories).
