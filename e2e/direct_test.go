@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -121,6 +122,24 @@ func normalize(o *unstructured.Unstructured, ips map[string]string) map[string]a
 	if o.GetKind() == "Service" {
 		unstructured.RemoveNestedField(c, "spec", "clusterIP")
 		unstructured.RemoveNestedField(c, "spec", "clusterIPs")
+	}
+	if ports, ok, _ := unstructured.NestedSlice(c, "spec", "ports"); ok && o.GetKind() == "Service" {
+		for _, p := range ports {
+			delete(p.(map[string]any), "nodePort") // assigned by the server
+		}
+		_ = unstructured.SetNestedSlice(c, ports, "spec", "ports")
+	}
+	if sd, ok, _ := unstructured.NestedStringMap(c, "stringData"); ok && o.GetKind() == "Secret" {
+		// The server folds stringData into data.
+		data, _, _ := unstructured.NestedMap(c, "data")
+		if data == nil {
+			data = map[string]any{}
+		}
+		for k, v := range sd {
+			data[k] = base64.StdEncoding.EncodeToString([]byte(v))
+		}
+		c["data"] = data
+		delete(c, "stringData")
 	}
 	if o.GetKind() == "PersistentVolumeClaim" {
 		unstructured.RemoveNestedField(c, "spec", "volumeName")

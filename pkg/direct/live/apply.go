@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -198,6 +199,7 @@ type event struct {
 type nodeState struct {
 	applied, ready, done bool
 	live                 []*unstructured.Unstructured
+	sent                 []*unstructured.Unstructured // desired objects last applied
 	last                 string
 }
 
@@ -226,14 +228,9 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 	}
 	recorded := nss.Union(inv.namespaces)
 
-	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
-	if err != nil {
-		return nil, err
-	}
-	nodes := rt.Nodes()
 	states := map[string]*nodeState{}
-	for _, n := range nodes {
-		states[n.Spec.Meta.ID] = &nodeState{}
+	for _, id := range g.TopologicalOrder {
+		states[id] = &nodeState{}
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -262,42 +259,53 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 	}
 	applied := sets.New[types.UID]()
 
+	// Each round is one KRO reconcile: a fresh runtime (KRO's runtime
+	// memoizes expression results, readyWhen included, for its lifetime),
+	// the live objects seen so far fed back node by node in topological
+	// order, every newly resolvable node applied, readiness checked.
+	var rt *runtime.Runtime
 	for {
-		// Apply every node KRO's runtime can resolve now.
-		for progressed := true; progressed; {
-			progressed = false
-			var batch []*runtime.Node
-			for _, n := range nodes {
-				st := states[n.Spec.Meta.ID]
-				if st.done || st.applied {
-					continue
+		var err error
+		rt, err = runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
+		if err != nil {
+			return nil, err
+		}
+		nodes := rt.Nodes()
+		var batch []*runtime.Node
+		for _, n := range nodes {
+			st := states[n.Spec.Meta.ID]
+			ignored, err := n.IsIgnored()
+			if err != nil && !runtime.IsDataPending(err) {
+				return nil, err
+			}
+			if err != nil {
+				st.last = err.Error()
+				continue
+			}
+			if ignored {
+				if !st.done {
+					d.printf(d.Progress, "%s: %s skipped (includeWhen)\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID)
 				}
-				ignored, err := n.IsIgnored()
-				if err != nil && !runtime.IsDataPending(err) {
+				st.done, st.ready = true, true
+				continue
+			}
+			desired, err := n.GetDesired()
+			if err != nil {
+				if !runtime.IsDataPending(err) {
 					return nil, err
 				}
-				if err != nil {
-					st.last = err.Error()
-					continue
-				}
-				if ignored {
-					st.done, st.ready, progressed = true, true, true
-					d.printf(d.Progress, "%s: %s skipped (includeWhen)\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID)
-					continue
-				}
-				if _, err := n.GetDesired(); err != nil {
-					if !runtime.IsDataPending(err) {
-						return nil, err
-					}
-					st.last = err.Error()
-					continue
-				}
-				batch = append(batch, n)
+				st.last = err.Error()
+				continue
 			}
-			if len(batch) == 0 {
-				break
+			if st.applied {
+				n.SetObserved(present(st.live))
+				if n.Spec.Meta.Type == graph.NodeTypeExternal || equalDesired(desired, st.sent) {
+					continue
+				}
 			}
-			progressed = true
+			batch = append(batch, n)
+		}
+		if len(batch) > 0 {
 			if err := d.applyBatch(ctx, inst, inv, recorded, batch, states, o, applied, watch); err != nil {
 				return nil, err
 			}
@@ -306,7 +314,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		allReady, newlyReady := true, false
 		for _, n := range nodes {
 			st := states[n.Spec.Meta.ID]
-			if st.ready {
+			if st.done {
 				continue
 			}
 			if !st.applied {
@@ -316,10 +324,13 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			err := n.CheckReadiness()
 			switch {
 			case err == nil:
-				st.ready, newlyReady = true, true
-				d.printf(d.Progress, "%s: %s ready (%s)\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID, time.Since(start).Round(100*time.Millisecond))
+				if !st.ready {
+					newlyReady = true
+					d.printf(d.Progress, "%s: %s ready (%s)\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID, time.Since(start).Round(100*time.Millisecond))
+				}
+				st.ready = true
 			case errors.Is(err, runtime.ErrWaitingForReadiness):
-				allReady = false
+				allReady, st.ready = false, false
 				st.last = err.Error()
 			default:
 				return nil, err
@@ -328,16 +339,16 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		if allReady {
 			break
 		}
-		if newlyReady {
+		if newlyReady || len(batch) > 0 {
 			continue
 		}
 		select {
 		case ev := <-events:
-			d.observe(rt, states, ev)
+			observe(states, ev)
 			for drained := false; !drained; {
 				select {
 				case ev := <-events:
-					d.observe(rt, states, ev)
+					observe(states, ev)
 				default:
 					drained = true
 				}
@@ -384,6 +395,7 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 			return fmt.Errorf("resource %q: externalRef collections are not supported in direct mode", n.Spec.Meta.ID)
 		}
 		states[n.Spec.Meta.ID].live = make([]*unstructured.Unstructured, len(desired))
+		states[n.Spec.Meta.ID].sent = desired
 		for i, des := range desired {
 			obj := des.DeepCopy()
 			direct.Decorate(obj, inst.Object, n, i, len(desired))
@@ -398,7 +410,7 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		}
 	}
 	if newNS {
-		if err := d.writeInventory(ctx, inv, inst.Object, inv.kinds.Union(kindsOf(batch)), recorded, false); err != nil {
+		if err := d.writeInventory(ctx, inv, inst.Object, inv.written.Union(kindsOf(batch)), recorded, false); err != nil {
 			return err
 		}
 	}
@@ -422,6 +434,9 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		st := states[it.n.Spec.Meta.ID]
 		st.live[it.i] = lives[k]
 		applied.Insert(lives[k].GetUID())
+		if st.applied {
+			continue // re-applied after its inputs changed: already watched
+		}
 		if err := watch(it.n.Spec.Meta.ID, it.i, it.obj); err != nil {
 			return err
 		}
@@ -454,17 +469,29 @@ func present(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	return out
 }
 
-func (d *Deployer) observe(rt *runtime.Runtime, states map[string]*nodeState, ev event) {
+func observe(states map[string]*nodeState, ev event) {
 	st := states[ev.node]
 	if st == nil || ev.index >= len(st.live) {
 		return
 	}
 	st.live[ev.index] = ev.obj
-	for _, n := range rt.Nodes() {
-		if n.Spec.Meta.ID == ev.node {
-			n.SetObserved(present(st.live))
+}
+
+// equalDesired reports whether a node's desired objects are the ones last
+// applied (decorations aside), so a round re-applies only what changed.
+func equalDesired(desired, sent []*unstructured.Unstructured) bool {
+	if len(desired) != len(sent) {
+		return false
+	}
+	for i := range desired {
+		a, b := desired[i].DeepCopy(), sent[i].DeepCopy()
+		a.SetLabels(nil)
+		b.SetLabels(nil)
+		if !reflect.DeepEqual(a.Object, b.Object) {
+			return false
 		}
 	}
+	return true
 }
 
 func waiting(nodes []*runtime.Node, states map[string]*nodeState) []string {

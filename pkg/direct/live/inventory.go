@@ -41,6 +41,8 @@ type inventory struct {
 	kinds           sets.Set[schema.GroupKind]
 	namespaces      sets.Set[string]
 	exists          bool
+	// written are the kinds last recorded on the parent by this run.
+	written sets.Set[schema.GroupKind]
 }
 
 func inventoryName(inst *unstructured.Unstructured) string {
@@ -100,6 +102,7 @@ func splitList(s string) []string {
 // writeInventory server-side applies the parent with the given kinds and
 // namespaces (the parent's own namespace is implicit, as the KEP says).
 func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *unstructured.Unstructured, kinds sets.Set[schema.GroupKind], nss sets.Set[string], dryRun bool) error {
+	inv.written = kinds.Clone()
 	gks := make([]string, 0, kinds.Len())
 	for gk := range kinds {
 		s := gk.Kind
