@@ -10,23 +10,42 @@ import (
 	"path/filepath"
 	"sort"
 
+	goruntime "runtime"
+	"sync"
+
+	yamlv2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 )
 
 // YAML encodes objects as a multi-document stream with sorted keys and a
-// trailing newline.
+// trailing newline, in the same style as kubectl (sigs.k8s.io/yaml). The
+// objects hold only JSON-compatible values, so they are encoded directly
+// with yaml.v2 instead of sigs.k8s.io/yaml's JSON round trip (which was
+// half of a 1,000-instance render), and in parallel.
 func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
+	docs := make([][]byte, len(objs))
+	errs := make([]error, len(objs))
+	workers := min(goruntime.GOMAXPROCS(0), len(objs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(objs); i += workers {
+				docs[i], errs[i] = yamlv2.Marshal(objs[i].Object)
+			}
+		}()
+	}
+	wg.Wait()
 	var buf bytes.Buffer
 	for i, o := range objs {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s/%s: %w", o.GetKind(), o.GetName(), errs[i])
+		}
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
-		b, err := yaml.Marshal(o.Object)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", o.GetKind(), o.GetName(), err)
-		}
-		buf.Write(b)
+		buf.Write(docs[i])
 	}
 	return buf.Bytes(), nil
 }
