@@ -46,9 +46,11 @@ then writes, in stages:
   3. plain objects and instances, waiting (with --wait) until every instance has
      status.state ACTIVE and a Ready condition True for its current generation.
 
-Instances of a kind the cluster does not serve yet cannot be dry-run before their RGD
-is Active; they are dry-run right after, before any of them is written. Invalid input
-writes nothing.
+Invalid input writes nothing. Instances of a kind the cluster does not serve yet were
+checked offline against the CRD KRO will generate; the server dry-runs them once their
+RGD is Active, before any of them is written. Objects in a namespace that
+--create-namespace will create are checked by a dry-run create in namespace "default"
+first (validation without namespace policy), and dry-run in place once it exists.
 
 The change set (kubectl style: created, configured, unchanged) and the final status of
 every instance go to stdout; wait progress goes to stderr. With -o yaml|json stdout
@@ -140,9 +142,9 @@ func (o *applyOptions) Run() error {
 	})
 	if err != nil {
 		if len(res.Instances) > 0 {
-			o.printStatus(res)
+			_ = o.printStatus(res)
 		}
-		return deployError(err)
+		return deployError(timeoutError(err, o.Timeout))
 	}
 	for _, u := range res.Unverified {
 		fmt.Fprintln(o.streams.ErrOut, "note:", u)

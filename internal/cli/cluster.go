@@ -57,6 +57,15 @@ func commandContext(timeout time.Duration) (context.Context, context.CancelFunc)
 	return tctx, func() { cancel(); stop() }
 }
 
+// timeoutError names the --timeout that ended a wait.
+func timeoutError(err error, timeout time.Duration) error {
+	var nre *readiness.NotReadyError
+	if timeout > 0 && errors.As(err, &nre) && nre.TimedOut {
+		return fmt.Errorf("--timeout %s reached: %w", timeout, err)
+	}
+	return err
+}
+
 // deployError gives an engine error its exit code: cluster unreachable is
 // 2, anything the cluster or KRO refused or did not finish in time is 1.
 func deployError(err error) error {

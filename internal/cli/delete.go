@@ -81,5 +81,5 @@ func (o *deleteOptions) Run() error {
 	}
 	e.Out, e.Progress = o.streams.Out, o.streams.ErrOut
 	_, err = e.Delete(ctx, set, deploy.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait})
-	return deployError(err)
+	return deployError(timeoutError(err, o.Timeout))
 }

@@ -252,7 +252,10 @@ func writeRGDTable(w io.Writer, refs []*ref) error {
 		ready := readiness.FindCondition(readiness.Conditions(u), readiness.ConditionReady)
 		status, msg := "-", "-"
 		if ready != nil {
-			status, msg = ready.Status, ready.Message
+			status = ready.Status
+			if ready.Message != "" {
+				msg = ready.Message
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s.%s/%s\t%s\t%s\t%s\n", u.GetName(), kind, group, av, readiness.State(u), status, msg)
 	}

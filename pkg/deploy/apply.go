@@ -39,14 +39,19 @@ type ApplyResult struct {
 // Apply puts a set into the cluster.
 //
 // Nothing is written unless the whole set passes the server's dry run.
-// Objects whose kind is served only after this apply (instances of a new
-// RGD, custom resources of a new CRD) or whose namespace is created by it
-// cannot be dry-run up front: the API server has no schema (or namespace)
-// to check them against. They were checked offline against the very CRD
-// schema KRO generates, and are dry-run again as soon as their kind is
-// served — after the definitions are written and Active, before any of
-// them is written — so admission, quota and conflict errors still stop
-// the apply before the first instance is written.
+// Two kinds of objects cannot be dry-run where they will live up front:
+//   - instances of an RGD (or custom resources of a CRD) that this apply
+//     creates or changes: the API server has no schema for them yet, or an
+//     old one. They were checked offline against the very CRD schema KRO
+//     generates;
+//   - objects in a namespace this apply creates: a dry run in a missing
+//     namespace fails. The server checks them with a dry-run create under a
+//     generated name in an existing namespace instead (see preflightAll).
+//
+// Both are dry-run for real as soon as their kind and namespace exist —
+// after the definitions are written and Active, before any object of the
+// last stage is written — so admission, quota and conflict errors still
+// stop the apply before the first instance is written.
 //
 // Stages: CRDs and namespaces (wait Established) → RGDs in dependency
 // waves (wait Active + Ready and the generated CRD Established) → plain
@@ -67,9 +72,13 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		return res, err
 	}
 	var targets []readiness.Target
+	var fresh []string // group/versions made servable by this apply
 	for _, it := range defs {
 		if it.role == render.RoleCRD {
 			targets = append(targets, waitTarget(it, "Established", readiness.CRDEstablished))
+			if it.action != ssa.UnchangedAction {
+				fresh = append(fresh, crdGroupVersions(it.obj)...)
+			}
 		}
 	}
 	if _, err := e.waiter().Wait(ctx, targets); err != nil {
@@ -82,8 +91,10 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	// Stage 2: RGDs, wave by wave.
 	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	crdOf := map[string]string{}
+	gvOf := map[string]string{}
 	for _, d := range set.Definitions {
 		crdOf[d.Name] = d.CRDName
+		gvOf[d.Name] = d.GVK.GroupVersion().String()
 	}
 	for _, wave := range rgdWaves(p.byRole(render.RoleRGD), set.Definitions) {
 		if err := e.redryRun(ctx, wave, o.Force); err != nil {
@@ -93,8 +104,12 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 			return res, err
 		}
 		targets = targets[:0]
+		check := readiness.RGDAfterNewKinds(append([]string{}, fresh...))
 		for _, it := range wave {
-			targets = append(targets, waitTarget(it, "Active", readiness.RGD))
+			targets = append(targets, waitTarget(it, "Active", check))
+			if it.action != ssa.UnchangedAction {
+				fresh = append(fresh, gvOf[it.obj.GetName()])
+			}
 			if name := crdOf[it.obj.GetName()]; name != "" {
 				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: "Established", Check: readiness.CRDEstablished})
 			}
@@ -139,6 +154,21 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		}
 	}
 	return res, err
+}
+
+// crdGroupVersions lists "group/version" for every version of a CRD.
+func crdGroupVersions(crd *unstructured.Unstructured) []string {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	var out []string
+	for _, v := range versions {
+		if m, ok := v.(map[string]any); ok {
+			if name, ok := m["name"].(string); ok {
+				out = append(out, group+"/"+name)
+			}
+		}
+	}
+	return out
 }
 
 // redryRun dry-runs deferred items now that their kind and namespace

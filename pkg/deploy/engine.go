@@ -103,6 +103,8 @@ type item struct {
 	// byDefinition: deferred because its kind's definition changes in this
 	// apply (the served schema is about to change), not because it is absent.
 	byDefinition bool
+	// newNamespace: deferred because its namespace is created by this apply.
+	newNamespace bool
 	action       ssa.Action
 }
 

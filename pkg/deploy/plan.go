@@ -174,6 +174,7 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 		}
 	}
 	errs = append(errs, e.dryRunAll(ctx, rest, o.Force)...)
+	errs = append(errs, e.preflightAll(ctx, p.items)...)
 	if len(errs) > 0 {
 		sort.Strings(errs)
 		return p, &InvalidError{Errors: errs}
@@ -235,6 +236,7 @@ func (e *Engine) checkNamespaces(ctx context.Context, p *plan, create bool) []st
 		for _, it := range users[ns] {
 			if it.deferred == "" {
 				it.deferred = "its namespace " + ns + " is created by this apply"
+				it.newNamespace = true
 			}
 		}
 	}
@@ -267,6 +269,36 @@ func (e *Engine) dryRunAll(ctx context.Context, items []*item, force bool) []str
 	wg.Wait()
 	return errs
 }
+
+// preflightAll checks objects whose namespace this apply creates. They
+// cannot be dry-run where they will live, since a dry run in a missing
+// namespace fails; so the server validates them with a dry-run create
+// (nothing is stored) in an existing namespace, under a generated name
+// that cannot collide. That runs the kind's validation and admission —
+// everything but namespace-specific policy — before anything is written;
+// the real dry run follows once the namespace exists.
+func (e *Engine) preflightAll(ctx context.Context, items []*item) []string {
+	var errs []string
+	for _, it := range items {
+		if !it.newNamespace || it.mapping == nil || it.byDefinition {
+			continue
+		}
+		obj := it.obj.DeepCopy()
+		obj.SetNamespace(e.scratchNamespace())
+		obj.SetGenerateName(obj.GetName() + "-")
+		obj.SetName("")
+		_, err := e.Dynamic.Resource(it.mapping.Resource).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{
+			DryRun: []string{metav1.DryRunAll}, FieldManager: e.FieldManager, FieldValidation: metav1.FieldValidationStrict})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Sprintf("%s: %v", Subject(it.obj), err))
+		}
+	}
+	return errs
+}
+
+// scratchNamespace is where preflight dry runs go: "default", which every
+// cluster has (a NotFound there just skips the preflight).
+func (e *Engine) scratchNamespace() string { return "default" }
 
 // rgdWaves orders the RGD items so that an RGD comes after the RGDs whose
 // kinds it uses.

@@ -120,6 +120,29 @@ func RGD(obj *unstructured.Unstructured) Verdict {
 	return Verdict{Message: describe(obj, state, conds, ready)}
 }
 
+// RGDAfterNewKinds is RGD for a graph that uses kinds (group/versions such
+// as "monitoring.coreos.com/v1") which became servable moments ago, in the
+// same apply. KRO resolves schemas through its own discovery cache, which
+// lags behind a freshly Established CRD: it may reject such a graph with
+// "cannot resolve group version ...: schema not found" and accept it on its
+// next retry, about a second later. A rejection naming one of those
+// group/versions is therefore reported but not final; any other rejection
+// still fails at once.
+func RGDAfterNewKinds(groupVersions []string) Check {
+	return func(obj *unstructured.Unstructured) Verdict {
+		v := RGD(obj)
+		if !v.Failed || obj.GetDeletionTimestamp() != nil {
+			return v
+		}
+		for _, gv := range groupVersions {
+			if strings.Contains(v.Message, `"`+gv+`"`) {
+				return Verdict{Message: "KRO has not discovered " + gv + " yet, it retries: " + v.Message}
+			}
+		}
+		return v
+	}
+}
+
 // Instance is ready when KRO reports state ACTIVE and a Ready condition
 // True for the current generation. An ERROR state is not final — KRO
 // retries, e.g. while a referenced object does not exist yet — so it is
@@ -175,7 +198,10 @@ func describe(obj *unstructured.Unstructured, state string, conds []Condition, r
 	}
 	for i := range conds {
 		c := &conds[i]
-		if c.Type != ConditionReady && c.Status != "True" && (c.Message != "" || c.Reason != "") {
+		// KRO copies the failing sub-condition's message into Ready: show a
+		// sub-condition only when it adds something.
+		if c.Type != ConditionReady && c.Status != "True" && (c.Message != "" || c.Reason != "") &&
+			(ready == nil || c.Message != ready.Message) {
 			parts = append(parts, c.String())
 			break
 		}

@@ -66,6 +66,21 @@ status:
 	}
 }
 
+func TestRGDAfterNewKinds(t *testing.T) {
+	lagging := obj(t, `
+metadata: {name: a, generation: 1}
+status:
+  state: Inactive
+  conditions:
+  - {type: GraphAccepted, status: "False", observedGeneration: 1, message: 'failed to get schema for resource sm: cannot resolve group version "monitoring.coreos.com/v1": schema not found'}`)
+	if v := RGDAfterNewKinds([]string{"monitoring.coreos.com/v1"})(lagging); v.Failed || v.Ready || !strings.Contains(v.Message, "retries") {
+		t.Errorf("rejection naming a new kind should be waited out, got %+v", v)
+	}
+	if v := RGDAfterNewKinds([]string{"other.io/v1"})(lagging); !v.Failed {
+		t.Errorf("rejection about an old kind should be final, got %+v", v)
+	}
+}
+
 func TestInstance(t *testing.T) {
 	ready := obj(t, `
 metadata: {name: a, generation: 1}

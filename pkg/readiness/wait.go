@@ -47,14 +47,14 @@ type Outcome struct {
 // the deadline, each with the last state observed.
 type NotReadyError struct {
 	TimedOut bool
-	Waited   time.Duration
-	Outcomes []Outcome // only the ones not ready
+	Waited   time.Duration // in this wait (a command's timeout may span several)
+	Outcomes []Outcome     // only the ones not ready
 }
 
 func (e *NotReadyError) Error() string {
 	var b strings.Builder
 	if e.TimedOut {
-		fmt.Fprintf(&b, "timed out after %s", e.Waited.Round(100*time.Millisecond))
+		b.WriteString("timed out")
 	} else {
 		b.WriteString("failed")
 	}
@@ -190,15 +190,16 @@ func Watch(ctx context.Context, client dynamic.Interface, gvr schema.GroupVersio
 			return ri.Watch(ctx, o)
 		},
 	}
+	// After the initial sync the informer replays the listed object as an
+	// Added event, possibly after the store has moved on; observing the store
+	// here too would show states out of order. So the store only answers
+	// "absent" (no event would ever say so), and events do the rest.
 	pre := func(store cache.Store) (bool, error) {
-		item, exists, err := store.GetByKey(key(namespace, name))
-		if err != nil {
+		_, exists, err := store.GetByKey(key(namespace, name))
+		if err != nil || exists {
 			return false, err
 		}
-		if !exists {
-			return observe(nil), nil
-		}
-		return observe(item.(*unstructured.Unstructured)), nil
+		return observe(nil), nil
 	}
 	cond := func(ev watch.Event) (bool, error) {
 		switch ev.Type {
