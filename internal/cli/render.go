@@ -23,6 +23,7 @@ type renderOptions struct {
 	Check     bool
 	Mode      string
 	Namespace string
+	gitops    gitops
 	// AllowPending (direct mode) leaves out resources that need live state.
 	AllowPending bool
 }
@@ -39,14 +40,24 @@ and prints a deterministic YAML stream: CRDs, RGDs, plain manifests, then instan
 With --output-dir the objects are written one file per object; --check compares instead of
 writing and exits 1 naming the files that differ.
 
+--target argocd (for an Argo CD Config Management Plugin) adds sync waves and
+SkipDryRunOnMissingResource to instances and reads ARGOCD_APP_NAMESPACE, ARGOCD_ENV_TYPEKRO_*
+and PARAM_*; --target flux --output-dir DIR writes DIR/definitions (CRDs, RGDs), DIR/instances
+and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
+
 ` + exitCodeDoc,
 		Example: `  kubectl typekro render examples/webapp
   kubectl typekro render examples/webapp -n staging -o json
   kubectl typekro render examples/ --output-dir deploy/
-  kubectl typekro render examples/ --output-dir deploy/ --check`,
+  kubectl typekro render examples/ --output-dir deploy/ --check
+  kubectl typekro render --target flux --output-dir clusters/prod/apps apps/
+  kubectl typekro render --target argocd .`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.gitops.Complete(cmd, &o.Paths, &o.Mode, &o.Namespace); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -62,6 +73,7 @@ writing and exits 1 naming the files that differ.
 	fs.BoolVar(&o.Check, "check", false, "with --output-dir: write nothing, exit 1 if the directory differs from what render would write")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances; direct: the concrete resources KRO would create for each instance (computed with KRO's runtime)")
 	fs.BoolVar(&o.AllowPending, "allow-pending", false, "with --mode direct: leave out resources with fields that need live cluster state (listed on stderr) instead of failing")
+	o.gitops.AddFlags(fs)
 	return cmd
 }
 
@@ -83,6 +95,9 @@ func (o *renderOptions) Validate() error {
 	if o.Check && o.OutputDir == "" {
 		return Usage(fmt.Errorf("--check needs --output-dir"))
 	}
+	if err := o.gitops.Validate(o.OutputDir, o.Output); err != nil {
+		return err
+	}
 	if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
 		return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
 	}
@@ -103,6 +118,10 @@ func (o *renderOptions) Run() error {
 			return err
 		}
 	}
+	objs, err = o.gitops.Objects(objs)
+	if err != nil {
+		return err
+	}
 	if o.OutputDir == "" {
 		// Render fully before writing: an error must never leave a partial stream.
 		var buf bytes.Buffer
@@ -112,7 +131,7 @@ func (o *renderOptions) Run() error {
 		_, err := o.streams.Out.Write(buf.Bytes())
 		return err
 	}
-	tree, err := render.TreeOf(objs)
+	tree, err := o.gitops.Tree(objs, o.OutputDir)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,8 @@ graph builder.
 		newDiffCommand(flags, streams),
 		newDeleteCommand(flags, streams),
 	)
+	// GitOps: the KRM function for kustomize.
+	root.AddCommand(newFnCommand(streams))
 	return root
 }
 

@@ -1,0 +1,159 @@
+package kustomize_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework/frameworktestutil"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+
+	"github.com/typekro/kubectl-typekro/pkg/kustomize"
+)
+
+// TestGolden runs every testdata/<case>/input.yaml ResourceList through the
+// processor, from inside the case directory (the function's root), and
+// compares with expected.yaml or errors.txt. UPDATE_GOLDEN=1 rewrites them.
+func TestGolden(t *testing.T) {
+	c := frameworktestutil.ProcessorResultsChecker{
+		Processor:                func() framework.ResourceListProcessor { return &kustomize.Processor{} },
+		UpdateExpectedFromActual: os.Getenv("UPDATE_GOLDEN") == "1",
+	}
+	c.Assert(t)
+	if got := len(c.TestCasesRun()); got < 6 {
+		t.Fatalf("ran %d golden cases, want at least 6", got)
+	}
+}
+
+func execute(t *testing.T, p framework.ResourceListProcessor, input string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := framework.Execute(p, &kio.ByteReadWriter{Reader: strings.NewReader(input), Writer: &out, KeepReaderAnnotations: true})
+	return out.String(), err
+}
+
+// On error the items come back exactly as they went in, next to the results:
+// a runner never sees a half-rendered list.
+func TestErrorKeepsInputItems(t *testing.T) {
+	root := t.TempDir()
+	input := `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+functionConfig:
+  apiVersion: typekro.dev/v1alpha1
+  kind: TypeKro
+  metadata: {name: x}
+items:
+- apiVersion: typekro.dev/v1alpha1
+  kind: Composition
+  metadata: {name: good}
+  spec:
+    apiVersion: example.com/v1
+    kind: Good
+    schema: {spec: {name: string}}
+    resources:
+    - id: cm
+      template: {apiVersion: v1, kind: ConfigMap, metadata: {name: "${schema.spec.name}"}}
+- apiVersion: example.com/v1
+  kind: Good
+  metadata: {name: bad}
+  spec: {nam: typo}
+`
+	out, err := execute(t, &kustomize.Processor{Root: root}, input)
+	if err == nil {
+		t.Fatalf("want an error, got output:\n%s", out)
+	}
+	if strings.Contains(out, "ResourceGraphDefinition") {
+		t.Errorf("output has rendered objects although rendering failed:\n%s", out)
+	}
+	for _, want := range []string{"kind: Composition", "nam: typo", "results:", "severity: error", "path: spec.nam"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// Symlinks are resolved before the containment check: a link inside the
+// root that points outside it is refused, one that stays inside works.
+func TestSymlinkEscape(t *testing.T) {
+	outside := t.TempDir()
+	root := t.TempDir()
+	secret := filepath.Join(outside, "secret.yaml")
+	if err := os.WriteFile(secret, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: secret}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "defs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustLink := func(target, link string) {
+		t.Helper()
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustLink(secret, filepath.Join(root, "link.yaml"))            // file link, named directly
+	mustLink(outside, filepath.Join(root, "linkdir"))             // directory link
+	mustLink(secret, filepath.Join(root, "defs", "inner.yaml"))   // file link found while walking
+	mustLink("../defs", filepath.Join(root, "defs", "self-link")) // stays inside: fine (not walked)
+
+	for _, tc := range []struct{ path, want string }{
+		{"link.yaml", "outside the base directory"},
+		{"linkdir", "outside the base directory"},
+		{"linkdir/secret.yaml", "outside the base directory"},
+		{"defs", "outside the base directory"},
+		{"defs/../../x", "leaves the base directory"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			input := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: typekro.dev/v1alpha1\n  kind: TypeKro\n  metadata: {name: x}\n  spec:\n    paths: [" + tc.path + "]\nitems: []\n"
+			out, err := execute(t, &kustomize.Processor{Root: root}, input)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("path %s: want error %q, got %v\n%s", tc.path, tc.want, err, out)
+			}
+			if strings.Contains(out, "name: secret") {
+				t.Fatalf("path %s: read a file outside the root:\n%s", tc.path, out)
+			}
+		})
+	}
+}
+
+func TestInside(t *testing.T) {
+	root, err := kustomize.Root(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, ok := range []string{".", "a", "a/b", "a/../a/b", "./a/"} {
+		if _, err := kustomize.Inside(root, ok); err != nil {
+			t.Errorf("Inside(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "..", "../x", "a/../../x", "/etc", "/"} {
+		if _, err := kustomize.Inside(root, bad); err == nil {
+			t.Errorf("Inside(%q): want an error", bad)
+		}
+	}
+}
+
+// The output is the same bytes on every run.
+func TestDeterministic(t *testing.T) {
+	input, err := os.ReadFile("testdata/generator/input.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for i := 0; i < 5; i++ {
+		out, err := execute(t, &kustomize.Processor{Root: "testdata/generator"}, string(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = out
+		} else if out != first {
+			t.Fatalf("run %d differs:\n%s\n---\n%s", i, first, out)
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// GitOps targets: what render --target adds for a GitOps engine.
+const (
+	TargetPlain  = "plain"
+	TargetArgoCD = "argocd"
+	TargetFlux   = "flux"
+)
+
+// Targets lists the valid --target values.
+var Targets = []string{TargetPlain, TargetFlux, TargetArgoCD}
+
+// Argo CD annotations.
+const (
+	ArgoSyncWave    = "argocd.argoproj.io/sync-wave"
+	ArgoSyncOptions = "argocd.argoproj.io/sync-options"
+	// ArgoSkipDryRun lets Argo CD's dry run pass for an instance whose
+	// kind does not exist yet: KRO creates the CRD only after it accepted
+	// the RGD, which happens during the same sync, in an earlier wave.
+	ArgoSkipDryRun = "SkipDryRunOnMissingResource=true"
+)
+
+// ArgoSyncWaves is the sync wave of each role: CRDs and namespaces first,
+// then RGDs (with the health check from plugins/argocd, Argo CD waits for
+// them to be Active, i.e. for KRO to have created the instance CRD), plain
+// manifests, and instances last.
+var ArgoSyncWaves = map[Role]string{
+	RoleCRD:       "-2",
+	RoleNamespace: "-2",
+	RoleRGD:       "-1",
+	RoleResource:  "0",
+	RoleInstance:  "1",
+}
+
+// ArgoCD annotates objects for Argo CD: a sync wave per role (a wave the
+// author already set is kept) and SkipDryRunOnMissingResource on instances.
+// The objects are copied; the input is not modified.
+func ArgoCD(objs []Object) []Object {
+	out := make([]Object, len(objs))
+	for i, o := range objs {
+		u := o.Object.DeepCopy()
+		ann := u.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		if _, set := ann[ArgoSyncWave]; !set {
+			ann[ArgoSyncWave] = ArgoSyncWaves[o.Role]
+		}
+		if o.Role == RoleInstance {
+			ann[ArgoSyncOptions] = addOption(ann[ArgoSyncOptions], ArgoSkipDryRun)
+		}
+		u.SetAnnotations(ann)
+		out[i] = Object{Role: o.Role, Object: u}
+	}
+	return out
+}
+
+// addOption appends opt to a comma-separated Argo CD option list unless an
+// option with the same name is already there.
+func addOption(list, opt string) string {
+	name := strings.SplitN(opt, "=", 2)[0]
+	var opts []string
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if strings.SplitN(o, "=", 2)[0] == name {
+			return list
+		}
+		opts = append(opts, o)
+	}
+	return strings.Join(append(opts, opt), ",")
+}
+
+// Flux annotations and API.
+const (
+	FluxSubstitute         = "kustomize.toolkit.fluxcd.io/substitute"
+	FluxKustomizationAPI   = "kustomize.toolkit.fluxcd.io/v1"
+	FluxDefaultSource      = "flux-system"
+	FluxDefaultNamespace   = "flux-system"
+	kustomizeKustomization = "kustomize.config.k8s.io/v1beta1"
+)
+
+// Flux health checks (kustomize-controller healthCheckExprs, CEL). has()
+// guards keep an expression from failing before KRO has written a status.
+const (
+	FluxInstanceCurrent = "has(status.state) && status.state == 'ACTIVE'"
+	FluxInstanceFailed  = "has(status.state) && (status.state == 'ERROR' || status.state == 'FAILED')"
+	// An RGD is Inactive while KRO is still creating its CRD, so only a
+	// rejected graph (GraphAccepted=False) counts as failed.
+	FluxRGDCurrent = "has(status.state) && status.state == 'Active'"
+	FluxRGDFailed  = "has(status.conditions) && status.conditions.exists(c, c.type == 'GraphAccepted' && c.status == 'False')"
+)
+
+// FluxOptions shape the Flux tree.
+type FluxOptions struct {
+	// Name prefixes the two Flux Kustomizations: <Name>-definitions and
+	// <Name>-instances. Required.
+	Name string
+	// Path is the tree's directory relative to the Git repository root,
+	// as Flux's spec.path wants it (slash-separated). Required.
+	Path string
+	// Source is the GitRepository the Kustomizations read from
+	// (default flux-system), in Namespace.
+	Source string
+	// Namespace of the Flux Kustomizations (default flux-system).
+	Namespace string
+	// Interval of the Kustomizations (default 10m).
+	Interval string
+}
+
+// Flux layer directories inside the tree.
+const (
+	FluxDefinitionsDir = "definitions"
+	FluxInstancesDir   = "instances"
+	FluxDir            = "flux"
+)
+
+// FluxTree lays objects out for Flux's kustomize-controller, which runs no
+// plugins and so needs the rendered YAML committed:
+//
+//	definitions/   CRDs and RGDs + kustomization.yaml  (applied first, waited for)
+//	instances/     namespaces, plain manifests, instances + kustomization.yaml
+//	flux/definitions.yaml, flux/instances.yaml: the Flux Kustomizations
+//
+// The instance layer dependsOn the definition layer, so instances are
+// applied only once KRO accepted every RGD and created their CRDs. RGDs get
+// kustomize.toolkit.fluxcd.io/substitute: disabled, since their ${...} CEL
+// expressions would be mangled by postBuild variable substitution.
+func FluxTree(objs []Object, o FluxOptions) (Tree, error) {
+	if o.Name == "" {
+		return nil, fmt.Errorf("flux: a name for the Kustomizations is required")
+	}
+	if o.Path == "" || path.IsAbs(o.Path) {
+		return nil, fmt.Errorf("flux: path must be relative to the repository root, not %q", o.Path)
+	}
+	if o.Source == "" {
+		o.Source = FluxDefaultSource
+	}
+	if o.Namespace == "" {
+		o.Namespace = FluxDefaultNamespace
+	}
+	if o.Interval == "" {
+		o.Interval = "10m"
+	}
+	t := Tree{}
+	layers := map[string][]string{FluxDefinitionsDir: nil, FluxInstancesDir: nil}
+	instanceKinds := map[schema.GroupVersionKind]bool{}
+	hasRGD := false
+	for _, obj := range objs {
+		layer := FluxInstancesDir
+		u := obj.Object
+		switch obj.Role {
+		case RoleCRD:
+			layer = FluxDefinitionsDir
+		case RoleRGD:
+			layer = FluxDefinitionsDir
+			hasRGD = true
+			u = u.DeepCopy()
+			ann := u.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[FluxSubstitute] = "disabled"
+			u.SetAnnotations(ann)
+		case RoleInstance:
+			instanceKinds[u.GroupVersionKind()] = true
+		}
+		b, err := YAML([]*unstructured.Unstructured{u})
+		if err != nil {
+			return nil, err
+		}
+		rel := Path(Object{Role: obj.Role, Object: u})
+		p := layer + "/" + rel
+		if _, dup := t[p]; dup {
+			return nil, fmt.Errorf("two objects map to %s", p)
+		}
+		t[p] = b
+		layers[layer] = append(layers[layer], rel)
+	}
+	for layer, files := range layers {
+		sort.Strings(files)
+		b, err := marshal(map[string]any{
+			"apiVersion": kustomizeKustomization,
+			"kind":       "Kustomization",
+			"resources":  stringsToAny(files),
+		})
+		if err != nil {
+			return nil, err
+		}
+		t[layer+"/kustomization.yaml"] = b
+	}
+
+	defs := fluxKustomization(o, FluxDefinitionsDir)
+	if hasRGD {
+		defs["spec"].(map[string]any)["healthCheckExprs"] = []any{map[string]any{
+			"apiVersion": "kro.run/v1alpha1",
+			"kind":       "ResourceGraphDefinition",
+			"current":    FluxRGDCurrent,
+			"failed":     FluxRGDFailed,
+		}}
+	}
+	insts := fluxKustomization(o, FluxInstancesDir)
+	spec := insts["spec"].(map[string]any)
+	spec["dependsOn"] = []any{map[string]any{"name": o.Name + "-" + FluxDefinitionsDir}}
+	var gvks []schema.GroupVersionKind
+	for gvk := range instanceKinds {
+		gvks = append(gvks, gvk)
+	}
+	sort.Slice(gvks, func(i, j int) bool { return gvks[i].String() < gvks[j].String() })
+	var exprs []any
+	for _, gvk := range gvks {
+		av, kind := gvk.ToAPIVersionAndKind()
+		exprs = append(exprs, map[string]any{
+			"apiVersion": av,
+			"kind":       kind,
+			"current":    FluxInstanceCurrent,
+			"failed":     FluxInstanceFailed,
+		})
+	}
+	if len(exprs) > 0 {
+		spec["healthCheckExprs"] = exprs
+	}
+	for name, obj := range map[string]map[string]any{FluxDefinitionsDir: defs, FluxInstancesDir: insts} {
+		b, err := marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		t[FluxDir+"/"+name+".yaml"] = b
+	}
+	return t, nil
+}
+
+func fluxKustomization(o FluxOptions, layer string) map[string]any {
+	p := path.Clean(o.Path)
+	if p == "." {
+		p = "./" + layer
+	} else {
+		p = "./" + strings.TrimPrefix(p, "./") + "/" + layer
+	}
+	return map[string]any{
+		"apiVersion": FluxKustomizationAPI,
+		"kind":       "Kustomization",
+		"metadata":   map[string]any{"name": o.Name + "-" + layer, "namespace": o.Namespace},
+		"spec": map[string]any{
+			"interval":  o.Interval,
+			"path":      p,
+			"prune":     true,
+			"wait":      true,
+			"timeout":   "5m",
+			"sourceRef": map[string]any{"kind": "GitRepository", "name": o.Source},
+		},
+	}
+}
+
+func marshal(v map[string]any) ([]byte, error) {
+	return yaml.Marshal(v)
+}
+
+func stringsToAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// FluxName turns a directory name into a DNS-1123 label usable as the
+// prefix of the Flux Kustomization names.
+func FluxName(dir string) string {
+	base := strings.ToLower(path.Base(strings.TrimRight(strings.ReplaceAll(dir, "\\", "/"), "/")))
+	var b strings.Builder
+	dash := false
+	for _, r := range base {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if ok {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	name := strings.TrimRight(b.String(), "-")
+	if len(name) > 40 {
+		name = strings.TrimRight(name[:40], "-")
+	}
+	if name == "" {
+		name = "typekro"
+	}
+	return name
+}
