@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
@@ -76,8 +77,8 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	for _, it := range defs {
 		if it.role == render.RoleCRD {
 			targets = append(targets, waitTarget(it, "Established", readiness.CRDEstablished))
-			if it.action != ssa.UnchangedAction {
-				fresh = append(fresh, crdGroupVersions(it.obj)...)
+			if it.Action != ssa.UnchangedAction {
+				fresh = append(fresh, client.CRDGroupVersions(it.Obj)...)
 			}
 		}
 	}
@@ -107,10 +108,10 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		check := readiness.RGDAfterNewKinds(append([]string{}, fresh...))
 		for _, it := range wave {
 			targets = append(targets, waitTarget(it, "Active", check))
-			if it.action != ssa.UnchangedAction {
-				fresh = append(fresh, gvOf[it.obj.GetName()])
+			if it.Action != ssa.UnchangedAction {
+				fresh = append(fresh, gvOf[it.Obj.GetName()])
 			}
-			if name := crdOf[it.obj.GetName()]; name != "" {
+			if name := crdOf[it.Obj.GetName()]; name != "" {
 				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: "Established", Check: readiness.CRDEstablished})
 			}
 		}
@@ -134,11 +135,11 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	}
 	if !o.Wait {
 		for _, it := range instances {
-			if err := e.get(ctx, it); err != nil {
+			if err := e.Get(ctx, &it.Object); err != nil {
 				return res, err
 			}
-			if it.existing != nil {
-				res.Instances = append(res.Instances, it.existing)
+			if it.Live != nil {
+				res.Instances = append(res.Instances, it.Live)
 			}
 		}
 		return res, nil
@@ -156,21 +157,6 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	return res, err
 }
 
-// crdGroupVersions lists "group/version" for every version of a CRD.
-func crdGroupVersions(crd *unstructured.Unstructured) []string {
-	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	var out []string
-	for _, v := range versions {
-		if m, ok := v.(map[string]any); ok {
-			if name, ok := m["name"].(string); ok {
-				out = append(out, group+"/"+name)
-			}
-		}
-	}
-	return out
-}
-
 // redryRun dry-runs deferred items now that their kind and namespace
 // exist; it fails without writing any of them if one is rejected.
 func (e *Engine) redryRun(ctx context.Context, items []*item, force bool) error {
@@ -179,13 +165,13 @@ func (e *Engine) redryRun(ctx context.Context, items []*item, force bool) error 
 		if it.deferred == "" {
 			continue
 		}
-		if it.mapping == nil {
-			served, err := e.remap(it)
+		if it.Mapping == nil {
+			served, err := e.Map(&it.Object)
 			if err != nil {
 				return err
 			}
 			if !served {
-				return fmt.Errorf("%s: the cluster still does not serve %s after %s", Subject(it.obj), it.obj.GroupVersionKind(), it.deferred)
+				return fmt.Errorf("%s: the cluster still does not serve %s after %s", Subject(it.Obj), it.Obj.GroupVersionKind(), it.deferred)
 			}
 		}
 		it.deferred = ""
@@ -207,23 +193,23 @@ func (e *Engine) write(ctx context.Context, items []*item, force bool, res *Appl
 		sem  = make(chan struct{}, 8)
 	)
 	for _, it := range items {
-		if it.action == ssa.UnchangedAction {
+		if it.Action == ssa.UnchangedAction {
 			continue
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := e.apply(ctx, it, false, force); err != nil {
+			if _, err := e.Client.Apply(ctx, &it.Object, false, force); err != nil {
 				mu.Lock()
-				errs = append(errs, dryRunError(err, it.obj).Error())
+				errs = append(errs, client.ApplyError(err, it.Obj).Error())
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	for _, it := range items {
-		res.Changes.Add(it.entry())
+		res.Changes.Add(it.Entry())
 	}
 	e.printChanges(items, "")
 	if len(errs) > 0 {
@@ -238,12 +224,12 @@ func (e *Engine) dryRunResult(p *plan, res *ApplyResult) *ApplyResult {
 	all := append(append([]*item{}, p.namespaces...), p.items...)
 	for _, it := range all {
 		if it.deferred != "" {
-			if it.action == "" {
-				it.action = ssa.CreatedAction
+			if it.Action == "" {
+				it.Action = ssa.CreatedAction
 			}
-			res.Unverified = append(res.Unverified, fmt.Sprintf("%s: not checked by the server: %s", Subject(it.obj), it.deferred))
+			res.Unverified = append(res.Unverified, fmt.Sprintf("%s: not checked by the server: %s", Subject(it.Obj), it.deferred))
 		}
-		res.Changes.Add(it.entry())
+		res.Changes.Add(it.Entry())
 	}
 	e.printChanges(all, " (server dry run)")
 	return res

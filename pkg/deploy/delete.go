@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
@@ -35,14 +36,14 @@ func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.Ch
 	cs := ssa.NewChangeSet()
 	var items []*item
 	for _, ro := range set.Objects {
-		it := &item{obj: ro.Object.DeepCopy(), role: ro.Role}
-		served, err := e.remap(it)
+		it := &item{Object: client.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
+		served, err := e.Map(&it.Object)
 		if err != nil {
 			return cs, err
 		}
 		if !served {
-			it.action = NotFoundAction
-			cs.Add(it.entry())
+			it.Action = NotFoundAction
+			cs.Add(it.Entry())
 			e.printChanges([]*item{it}, "")
 			continue
 		}
@@ -68,17 +69,17 @@ func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.Ch
 			if !hasRole(it, st.roles) {
 				continue
 			}
-			err := e.resource(it).Delete(ctx, it.obj.GetName(), metav1.DeleteOptions{})
+			err := e.Resource(&it.Object).Delete(ctx, it.Obj.GetName(), metav1.DeleteOptions{})
 			switch {
 			case apierrors.IsNotFound(err):
-				it.action = NotFoundAction
+				it.Action = NotFoundAction
 			case err != nil:
-				return cs, fmt.Errorf("%s: %w", Subject(it.obj), err)
+				return cs, fmt.Errorf("%s: %w", Subject(it.Obj), err)
 			default:
-				it.action = ssa.DeletedAction
+				it.Action = ssa.DeletedAction
 				targets = append(targets, waitTarget(it, "deleted", nil))
 			}
-			cs.Add(it.entry())
+			cs.Add(it.Entry())
 			e.printChanges([]*item{it}, "")
 		}
 		if st.wait {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
@@ -44,30 +45,10 @@ func NewSet(res *compile.Result) *Set {
 			def.CRDName = d.Graph.CRD.Name
 			def.Namespaced = d.Graph.CRD.Spec.Scope != "Cluster"
 		}
-		def.Uses = resourceKinds(d.RGD)
+		def.Uses = client.RGDResourceKinds(d.RGD)
 		s.Definitions = append(s.Definitions, def)
 	}
 	return s
-}
-
-// resourceKinds lists the kinds an RGD's resources create or reference.
-func resourceKinds(rgd map[string]any) []schema.GroupVersionKind {
-	var out []schema.GroupVersionKind
-	// Plain type assertions, not unstructured.Nested*: the loaded map may
-	// hold YAML's int values, which the deep copy in Nested* rejects.
-	spec, _ := rgd["spec"].(map[string]any)
-	resources, _ := spec["resources"].([]any)
-	for _, raw := range resources {
-		r, _ := raw.(map[string]any)
-		for _, key := range []string{"template", "externalRef"} {
-			if m, ok := r[key].(map[string]any); ok {
-				av, _ := m["apiVersion"].(string)
-				k, _ := m["kind"].(string)
-				out = append(out, schema.FromAPIVersionAndKind(av, k))
-			}
-		}
-	}
-	return out
 }
 
 // provider says which object of the set makes a kind servable.
@@ -137,20 +118,20 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 	p := &plan{providers: set.providers()}
 	var errs []string
 	for _, ro := range set.Objects {
-		it := &item{obj: ro.Object.DeepCopy(), role: ro.Role}
-		served, err := e.remap(it)
+		it := &item{Object: client.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
+		served, err := e.Map(&it.Object)
 		if err != nil {
 			return nil, err
 		}
 		if !served {
-			pr, ok := p.providers[it.obj.GroupVersionKind()]
+			pr, ok := p.providers[it.Obj.GroupVersionKind()]
 			if !ok {
-				errs = append(errs, fmt.Sprintf("%s: the cluster does not serve %s and no CRD or RGD in the inputs defines it", Subject(it.obj), it.obj.GroupVersionKind()))
+				errs = append(errs, fmt.Sprintf("%s: the cluster does not serve %s and no CRD or RGD in the inputs defines it", Subject(it.Obj), it.Obj.GroupVersionKind()))
 				continue
 			}
-			it.namespaced = pr.namespaced
-			if it.namespaced && it.obj.GetNamespace() == "" {
-				it.obj.SetNamespace(e.DefaultNamespace)
+			it.Namespaced = pr.namespaced
+			if it.Namespaced && it.Obj.GetNamespace() == "" {
+				it.Obj.SetNamespace(e.DefaultNamespace)
 			}
 			it.deferred = "its kind is served only once " + pr.name + " is applied"
 		}
@@ -162,13 +143,13 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 	errs = append(errs, e.dryRunAll(ctx, first, o.Force)...)
 	changed := map[string]bool{} // providers whose object changes
 	for _, it := range first {
-		if it.action != ssa.UnchangedAction {
-			changed[it.obj.GetKind()+"/"+it.obj.GetName()] = true
+		if it.Action != ssa.UnchangedAction {
+			changed[it.Obj.GetKind()+"/"+it.Obj.GetName()] = true
 		}
 	}
 	rest := p.byRole(render.RoleResource, render.RoleInstance)
 	for _, it := range rest {
-		if pr, ok := p.providers[it.obj.GroupVersionKind()]; ok && it.deferred == "" && changed[pr.name] {
+		if pr, ok := p.providers[it.Obj.GroupVersionKind()]; ok && it.deferred == "" && changed[pr.name] {
 			it.deferred = "its definition " + pr.name + " changes in this apply"
 			it.byDefinition = true
 		}
@@ -197,13 +178,13 @@ func (e *Engine) checkNamespaces(ctx context.Context, p *plan, create bool) []st
 	inSet := map[string]bool{}
 	for _, it := range p.items {
 		if it.role == render.RoleNamespace {
-			inSet[it.obj.GetName()] = true
+			inSet[it.Obj.GetName()] = true
 		}
 	}
 	users := map[string][]*item{}
 	var names []string
 	for _, it := range p.items {
-		if ns := it.obj.GetNamespace(); it.namespaced && ns != "" {
+		if ns := it.Obj.GetNamespace(); it.Namespaced && ns != "" {
 			if users[ns] == nil {
 				names = append(names, ns)
 			}
@@ -222,12 +203,12 @@ func (e *Engine) checkNamespaces(ctx context.Context, p *plan, create bool) []st
 			errs = append(errs, fmt.Sprintf("namespace %s: %v", ns, err))
 			continue
 		case !inSet[ns] && !create:
-			errs = append(errs, fmt.Sprintf("namespace %q not found (used by %s); create it or pass --create-namespace", ns, Subject(users[ns][0].obj)))
+			errs = append(errs, fmt.Sprintf("namespace %q not found (used by %s); create it or pass --create-namespace", ns, Subject(users[ns][0].Obj)))
 			continue
 		case !inSet[ns]:
 			nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
-			it := &item{obj: nsObj, role: render.RoleNamespace, deferred: "", action: ssa.CreatedAction}
-			if _, err := e.remap(it); err != nil {
+			it := &item{Object: client.Object{Obj: nsObj, Action: ssa.CreatedAction}, role: render.RoleNamespace}
+			if _, err := e.Map(&it.Object); err != nil {
 				errs = append(errs, err.Error())
 				continue
 			}
@@ -259,7 +240,7 @@ func (e *Engine) dryRunAll(ctx context.Context, items []*item, force bool) []str
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := e.dryRun(ctx, it, force); err != nil {
+			if err := e.DryRun(ctx, &it.Object, force); err != nil {
 				mu.Lock()
 				errs = append(errs, err.Error())
 				mu.Unlock()
@@ -280,17 +261,11 @@ func (e *Engine) dryRunAll(ctx context.Context, items []*item, force bool) []str
 func (e *Engine) preflightAll(ctx context.Context, items []*item) []string {
 	var errs []string
 	for _, it := range items {
-		if !it.newNamespace || it.mapping == nil || it.byDefinition {
+		if !it.newNamespace || it.Mapping == nil || it.byDefinition {
 			continue
 		}
-		obj := it.obj.DeepCopy()
-		obj.SetNamespace(e.scratchNamespace())
-		obj.SetGenerateName(obj.GetName() + "-")
-		obj.SetName("")
-		_, err := e.Dynamic.Resource(it.mapping.Resource).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{
-			DryRun: []string{metav1.DryRunAll}, FieldManager: e.FieldManager, FieldValidation: metav1.FieldValidationStrict})
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Sprintf("%s: %v", Subject(it.obj), err))
+		if err := e.CreateDryRun(ctx, &it.Object, e.scratchNamespace()); err != nil {
+			errs = append(errs, err.Error())
 		}
 	}
 	return errs
@@ -316,8 +291,8 @@ func rgdWaves(items []*item, defs []Definition) [][]*item {
 		var wave, next []*item
 		for _, it := range pending {
 			ready := true
-			for _, u := range byName[it.obj.GetName()].Uses {
-				if dep, ok := kindOf[u]; ok && dep != it.obj.GetName() && !done[dep] && inItems(pending, dep) {
+			for _, u := range byName[it.Obj.GetName()].Uses {
+				if dep, ok := kindOf[u]; ok && dep != it.Obj.GetName() && !done[dep] && inItems(pending, dep) {
 					ready = false
 				}
 			}
@@ -331,7 +306,7 @@ func rgdWaves(items []*item, defs []Definition) [][]*item {
 			wave, next = next, nil
 		}
 		for _, it := range wave {
-			done[it.obj.GetName()] = true
+			done[it.Obj.GetName()] = true
 		}
 		waves = append(waves, wave)
 		pending = next
@@ -341,7 +316,7 @@ func rgdWaves(items []*item, defs []Definition) [][]*item {
 
 func inItems(items []*item, name string) bool {
 	for _, it := range items {
-		if it.obj.GetName() == name {
+		if it.Obj.GetName() == name {
 			return true
 		}
 	}

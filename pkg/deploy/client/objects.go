@@ -1,0 +1,167 @@
+package client
+
+import (
+	"fmt"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// Overlay approximates a merge: the live object with the desired object's
+// top-level fields (spec, data...) and metadata labels and annotations.
+func Overlay(live, desired *unstructured.Unstructured) *unstructured.Unstructured {
+	if live == nil {
+		return desired.DeepCopy()
+	}
+	m := live.DeepCopy()
+	for k, v := range desired.DeepCopy().Object {
+		if k != "metadata" && k != "status" {
+			m.Object[k] = v
+		}
+	}
+	labels, annotations := m.GetLabels(), m.GetAnnotations()
+	for k, v := range desired.GetLabels() {
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[k] = v
+	}
+	for k, v := range desired.GetAnnotations() {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[k] = v
+	}
+	m.SetLabels(labels)
+	m.SetAnnotations(annotations)
+	return m
+}
+
+// UnifiedDiff renders a unified diff of two objects (either may be nil).
+func UnifiedDiff(subject string, live, merged *unstructured.Unstructured) (string, error) {
+	a, b := forDiff(live), forDiff(merged)
+	if isSecret(live) || isSecret(merged) {
+		maskSecrets(a, b)
+	}
+	ya, err := toYAML(a)
+	if err != nil {
+		return "", err
+	}
+	yb, err := toYAML(b)
+	if err != nil {
+		return "", err
+	}
+	if ya == yb {
+		return "", nil
+	}
+	from := "live/" + subject
+	if live == nil {
+		from = "/dev/null"
+	}
+	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(ya), B: difflib.SplitLines(yb),
+		FromFile: from, ToFile: "merged/" + subject, Context: 3,
+	})
+}
+
+func toYAML(u *unstructured.Unstructured) (string, error) {
+	if u == nil {
+		return "", nil
+	}
+	b, err := yaml.Marshal(u.Object)
+	return string(b), err
+}
+
+// forDiff drops what the server sets and nobody applies: managed fields,
+// resourceVersion, uid, generation, timestamps, and status.
+func forDiff(u *unstructured.Unstructured) *unstructured.Unstructured {
+	if u == nil {
+		return nil
+	}
+	c := u.DeepCopy()
+	delete(c.Object, "status")
+	for _, f := range []string{"managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	return c
+}
+
+func isSecret(u *unstructured.Unstructured) bool {
+	return u != nil && u.GetKind() == "Secret" && u.GetAPIVersion() == "v1"
+}
+
+// Masks, as kubectl diff and fluxcd's ssa.SanitizeUnstructuredData write
+// them.
+const (
+	maskSame   = "***"
+	maskBefore = "*** (before)"
+	maskAfter  = "*** (after)"
+)
+
+// maskSecrets replaces Secret values in data and stringData: "***" when a
+// value is the same on both sides, "*** (before)"/"*** (after)" when it
+// changes, so a diff shows which keys change without their values.
+func maskSecrets(live, merged *unstructured.Unstructured) {
+	for _, field := range []string{"data", "stringData"} {
+		a, b := secretMap(live, field), secretMap(merged, field)
+		for k, va := range a {
+			if vb, ok := b[k]; ok && fmt.Sprint(vb) != fmt.Sprint(va) {
+				a[k], b[k] = maskBefore, maskAfter
+				continue
+			} else if ok {
+				b[k] = maskSame
+			}
+			a[k] = maskSame
+		}
+		for k := range b {
+			if _, ok := a[k]; !ok {
+				b[k] = maskSame
+			}
+		}
+	}
+}
+
+func secretMap(u *unstructured.Unstructured, field string) map[string]any {
+	if u == nil {
+		return nil
+	}
+	m, _ := u.Object[field].(map[string]any)
+	return m
+}
+
+// RGDResourceKinds lists the kinds an RGD's resources create or reference.
+func RGDResourceKinds(rgd map[string]any) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	// Plain type assertions, not unstructured.Nested*: the loaded map may
+	// hold YAML's int values, which the deep copy in Nested* rejects.
+	spec, _ := rgd["spec"].(map[string]any)
+	resources, _ := spec["resources"].([]any)
+	for _, raw := range resources {
+		r, _ := raw.(map[string]any)
+		for _, key := range []string{"template", "externalRef"} {
+			if m, ok := r[key].(map[string]any); ok {
+				av, _ := m["apiVersion"].(string)
+				k, _ := m["kind"].(string)
+				out = append(out, schema.FromAPIVersionAndKind(av, k))
+			}
+		}
+	}
+	return out
+}
+
+// CRDGroupVersions lists "group/version" for every version of a CRD.
+func CRDGroupVersions(crd *unstructured.Unstructured) []string {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	var out []string
+	for _, v := range versions {
+		if m, ok := v.(map[string]any); ok {
+			if name, ok := m["name"].(string); ok {
+				out = append(out, group+"/"+name)
+			}
+		}
+	}
+	return out
+}
