@@ -56,42 +56,46 @@ TEST_EXTRA += e2e
 
 e2e-tools: $(K8S_DIR)/.built $(ETCD_DIR)/.built $(KWOK_DIR)/.built $(KRO_DIR)/.built
 
+# Each tool is built into a private temporary directory that is renamed into
+# place at the end, so an interrupted build or two concurrent `make
+# e2e-tools` never leave a half-filled directory behind a stamp.
+e2e_begin = set -e; tmp=$(1).tmp.$$$$; trap 'rm -rf $$tmp' EXIT; rm -rf $$tmp; mkdir -p $$tmp/bin
+e2e_end   = touch $$tmp/.built; rm -rf $(1); mv $$tmp $(1)
+
 $(K8S_DIR)/.built:
 	@echo "e2e-tools: building kubernetes $(K8S_VERSION) (apiserver, controller-manager, scheduler, kubectl); cold build takes ~10 min"
-	@rm -rf $(K8S_DIR) && mkdir -p $(K8S_DIR)/bin
-	@cd $(E2E_DIR)/tools && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o $(K8S_DIR)/bin/ ./cmd/...
-	@touch $@
+	@$(call e2e_begin,$(K8S_DIR)); \
+	cd $(E2E_DIR)/tools && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o $$tmp/bin/ ./cmd/...; \
+	$(call e2e_end,$(K8S_DIR))
 
 $(ETCD_DIR)/.built:
 	@echo "e2e-tools: building etcd $(ETCD_VERSION)"
-	@rm -rf $(ETCD_DIR) && mkdir -p $(ETCD_DIR)/bin
-	@cd $(E2E_DIR)/tools/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(ETCD_DIR)/bin/etcd .
-	@touch $@
+	@$(call e2e_begin,$(ETCD_DIR)); \
+	cd $(E2E_DIR)/tools/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $$tmp/bin/etcd .; \
+	$(call e2e_end,$(ETCD_DIR))
 
 # kwok needs stage definitions; take them from its module so they match the binary.
 $(KWOK_DIR)/.built:
 	@echo "e2e-tools: building kwok $(KWOK_VERSION)"
-	@rm -rf $(KWOK_DIR) && mkdir -p $(KWOK_DIR)/bin $(KWOK_DIR)/stages $(KWOK_DIR)/manifests
-	@CGO_ENABLED=0 GOBIN=$(KWOK_DIR)/bin $(GO) install -trimpath -ldflags '-s -w' sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
-	@set -e; dir=$(call e2e_moddir,sigs.k8s.io/kwok,$(KWOK_VERSION)); s=$$dir/kustomize/stage; \
+	@$(call e2e_begin,$(KWOK_DIR)); mkdir -p $$tmp/stages $$tmp/manifests; \
+	CGO_ENABLED=0 GOBIN=$$tmp/bin $(GO) install -trimpath -ldflags '-s -w' sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION); \
+	dir=$(call e2e_moddir,sigs.k8s.io/kwok,$(KWOK_VERSION)); s=$$dir/kustomize/stage; \
 	cp $$s/node/fast/node-initialize.yaml $$s/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
-	   $$s/pod/fast/pod-ready.yaml $$s/pod/fast/pod-complete.yaml $$s/pod/fast/pod-delete.yaml $(KWOK_DIR)/stages/; \
-	if [ -d $$s/volume/fast ]; then \
-	  for f in pv-bind pv-delete pvc-provision pvc-delete; do \
-	    if [ -f $$s/volume/fast/$$f.yaml ]; then cp $$s/volume/fast/$$f.yaml $(KWOK_DIR)/stages/; fi; \
-	  done; \
-	  if [ -f $$s/volume/fast/storage-class.yaml ]; then cp $$s/volume/fast/storage-class.yaml $(KWOK_DIR)/manifests/; fi; \
-	fi; \
-	chmod -R u+w $(KWOK_DIR)
-	@touch $@
+	   $$s/pod/fast/pod-ready.yaml $$s/pod/fast/pod-complete.yaml $$s/pod/fast/pod-delete.yaml $$tmp/stages/; \
+	for f in pv-bind pv-delete pvc-provision pvc-delete; do \
+	  if [ -f $$s/volume/fast/$$f.yaml ]; then cp $$s/volume/fast/$$f.yaml $$tmp/stages/; fi; \
+	done; \
+	if [ -f $$s/volume/fast/storage-class.yaml ]; then cp $$s/volume/fast/storage-class.yaml $$tmp/manifests/; fi; \
+	chmod -R u+w $$tmp; \
+	$(call e2e_end,$(KWOK_DIR))
 
 $(KRO_DIR)/.built:
 	@echo "e2e-tools: building kro controller $(KRO_VERSION)"
-	@rm -rf $(KRO_DIR) && mkdir -p $(KRO_DIR)/bin $(KRO_DIR)/crds
-	@CGO_ENABLED=0 GOBIN=$(KRO_DIR)/bin $(GO) install -trimpath -ldflags '-s -w' github.com/kubernetes-sigs/kro/cmd/controller@$(KRO_VERSION)
-	@set -e; dir=$(call e2e_moddir,github.com/kubernetes-sigs/kro,$(KRO_VERSION)); \
-	cp $$dir/helm/crds/*.yaml $(KRO_DIR)/crds/; chmod -R u+w $(KRO_DIR)
-	@touch $@
+	@$(call e2e_begin,$(KRO_DIR)); mkdir -p $$tmp/crds; \
+	CGO_ENABLED=0 GOBIN=$$tmp/bin $(GO) install -trimpath -ldflags '-s -w' github.com/kubernetes-sigs/kro/cmd/controller@$(KRO_VERSION); \
+	dir=$(call e2e_moddir,github.com/kubernetes-sigs/kro,$(KRO_VERSION)); \
+	cp $$dir/helm/crds/*.yaml $$tmp/crds/; chmod -R u+w $$tmp; \
+	$(call e2e_end,$(KRO_DIR))
 
 # The cluster CLI is rebuilt every time (a no-op when the Go build cache is warm).
 e2e-cluster-bin:
