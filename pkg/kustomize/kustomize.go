@@ -329,8 +329,9 @@ func (r *run) readStream(items []*yaml.RNode) ([]*yaml.RNode, composition.Errors
 	for _, in := range r.inputs {
 		switch {
 		case isComposition(in.doc):
-			if gk, ok := compositionKind(in.doc); ok {
-				defined[gk] = true
+			// Parsed again in classify, which reports its errors.
+			if c, _ := composition.ParseComposition(in.doc); c != nil {
+				defined[c.InstanceGVK().GroupKind()] = true
 			}
 		case isRGD(in.doc):
 			defined[composition.FromRGD(in.doc).InstanceGVK().GroupKind()] = true
@@ -357,26 +358,6 @@ func (r *run) readStream(items []*yaml.RNode) ([]*yaml.RNode, composition.Errors
 	}
 	sort.SliceStable(pass, func(a, b int) bool { return order[pass[a]] < order[pass[b]] })
 	return pass, errs
-}
-
-// compositionKind is the instance group/kind a Composition document
-// declares (spec.apiVersion group/version + spec.kind), read without
-// expanding it.
-func compositionKind(d *composition.Document) (schema.GroupKind, bool) {
-	av, _, _ := unstructured.NestedString(d.Object, "spec", "apiVersion")
-	kind, _, _ := unstructured.NestedString(d.Object, "spec", "kind")
-	if kind == "" {
-		return schema.GroupKind{}, false
-	}
-	gv, err := schema.ParseGroupVersion(av)
-	if err != nil {
-		return schema.GroupKind{}, false
-	}
-	group := gv.Group
-	if group == "" {
-		group = composition.DefaultGroup
-	}
-	return schema.GroupKind{Group: group, Kind: kind}, true
 }
 
 // localConfig reports documents that describe a build rather than a
