@@ -50,8 +50,10 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl-typekro",
 		Short: "Typed compositions for KRO: validate, render and deploy ResourceGraphDefinitions and instances",
 		Long: `typekro turns Compositions (typekro.dev/v1alpha1) and ResourceGraphDefinitions into
-KRO ResourceGraphDefinitions plus instance manifests (kro mode), checked offline with KRO's own
-graph builder.
+KRO ResourceGraphDefinitions plus instance manifests (kro mode), or into the concrete resources
+KRO would create, computed with KRO's own runtime (direct mode, for clusters without KRO).
+Everything is checked offline with KRO's own graph builder first; apply is server-side apply in
+dependency order and waits until things are really ready. Progress goes to stderr, data to stdout.
 
 ` + exitCodeDoc,
 		SilenceUsage:  true,
