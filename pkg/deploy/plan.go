@@ -149,8 +149,13 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 	}
 	rest := p.byRole(render.RoleResource, render.RoleInstance)
 	for _, it := range rest {
-		if pr, ok := p.providers[it.Obj.GroupVersionKind()]; ok && it.deferred == "" && changed[pr.name] {
-			it.deferred = "its definition " + pr.name + " changes in this apply"
+		// A kind served by a CRD KRO left behind (or an older RGD version)
+		// is about to change: neither a dry run nor a preflight against it
+		// means anything yet.
+		if pr, ok := p.providers[it.Obj.GroupVersionKind()]; ok && it.Mapping != nil && changed[pr.name] {
+			if it.deferred == "" {
+				it.deferred = "its definition " + pr.name + " changes in this apply"
+			}
 			it.byDefinition = true
 		}
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -61,9 +62,18 @@ func UnifiedDiff(subject string, live, merged *unstructured.Unstructured) (strin
 		from = "/dev/null"
 	}
 	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(ya), B: difflib.SplitLines(yb),
+		A: lines(ya), B: lines(yb),
 		FromFile: from, ToFile: "merged/" + subject, Context: 3,
 	})
+}
+
+// lines splits YAML for difflib; an absent object has no lines at all
+// (difflib.SplitLines("") would give one empty line).
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return difflib.SplitLines(strings.TrimSuffix(s, "\n"))
 }
 
 func toYAML(u *unstructured.Unstructured) (string, error) {
