@@ -28,7 +28,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func execute(t *testing.T, p framework.ResourceListProcessor, input string) (string, error) {
+func execute(t testing.TB, p framework.ResourceListProcessor, input string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	err := framework.Execute(p, &kio.ByteReadWriter{Reader: strings.NewReader(input), Writer: &out, KeepReaderAnnotations: true})
