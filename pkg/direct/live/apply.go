@@ -498,10 +498,51 @@ func waiting(nodes []*runtime.Node, states map[string]*nodeState) []string {
 	var out []string
 	for _, n := range nodes {
 		if st := states[n.Spec.Meta.ID]; !st.ready {
-			out = append(out, fmt.Sprintf("%s: %s", n.Spec.Meta.ID, st.last))
+			out = append(out, fmt.Sprintf("%s%s: %s%s", n.Spec.Meta.ID, objectNames(st.live), st.last, lastConditions(st.live)))
 		}
 	}
 	return out
+}
+
+// objectNames names the live objects of a node: " (Deployment/web)".
+func objectNames(live []*unstructured.Unstructured) string {
+	var names []string
+	for _, u := range live {
+		if u != nil {
+			names = append(names, u.GetKind()+"/"+u.GetName())
+		}
+	}
+	if len(names) == 0 {
+		return " (not created yet)"
+	}
+	return " (" + strings.Join(names, ", ") + ")"
+}
+
+// lastConditions reports the conditions that are not True on the live
+// objects, the way `kubectl describe` would show why something is not ready.
+func lastConditions(live []*unstructured.Unstructured) string {
+	var out []string
+	for _, u := range live {
+		if u == nil {
+			continue
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			status, _ := m["status"].(string)
+			if status == "True" {
+				continue
+			}
+			typ, _ := m["type"].(string)
+			reason, _ := m["reason"].(string)
+			msg, _ := m["message"].(string)
+			out = append(out, strings.TrimSuffix(fmt.Sprintf("%s=%s %s: %s", typ, status, reason, msg), ": "))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; last conditions: " + strings.Join(out, ", ")
 }
 
 // result evaluates the instance's status expressions with KRO's runtime on

@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/typekro/kubectl-typekro/e2e/e2eutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// TestDirectKilledApplyConverges kills `apply --mode direct` with SIGKILL
+// once it has written its first object (nothing can clean up after that),
+// then checks a second apply completes the stack.
+func TestDirectKilledApplyConverges(t *testing.T) {
+	ns := e2eutil.Namespace(t)
+	dir, _ := exampleIn(t, "database-stack", ns)
+	c := e2eutil.Clients(t)
+	secrets := c.ResourceFor(t, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, ns)
+
+	cmd := exec.Command(e2eutil.TypekroBin(t), "apply", "--mode", "direct", dir, "--timeout", "2m")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	e2eutil.WaitFor(t, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := secrets.Get(ctx, "orders-db", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+
+	out, errOut, code := e2eutil.RunTypekro(t, "apply", "--mode", "direct", dir, "--timeout", "2m")
+	if code != 0 {
+		t.Fatalf("apply after a killed apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Logf("second apply:\n%s", out)
+	app, err := c.ResourceFor(t, schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, ns).Get(t.Context(), "orders", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the app Deployment is missing after the second apply: %v", err)
+	}
+	if b, _ := json.Marshal(app.Object); !strings.Contains(string(b), "DATABASE_URL") {
+		t.Errorf("app Deployment has no DATABASE_URL")
+	}
+	if _, errOut, code := e2eutil.RunTypekro(t, "delete", "--mode", "direct", dir); code != 0 {
+		t.Fatalf("delete: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestDirectNeverReady: a resource whose readyWhen can never hold fails the
+// apply in time, naming the resource and what it waits for.
+func TestDirectNeverReady(t *testing.T) {
+	ns := e2eutil.Namespace(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "composition.yaml", `apiVersion: typekro.dev/v1alpha1
+kind: Composition
+metadata:
+  name: never-ready
+spec:
+  apiVersion: e2e.example.com/v1alpha1
+  kind: NeverReady
+  schema:
+    spec:
+      name: string | required=true
+  resources:
+    - id: deployment
+      readyWhen:
+        - ${deployment.status.?readyReplicas.orValue(0) > 100}
+      Deployment:
+        name: ${schema.spec.name}
+        image: nginx:1.27
+`)
+	writeFile(t, dir, "instance.yaml", `apiVersion: e2e.example.com/v1alpha1
+kind: NeverReady
+metadata:
+  name: stuck
+  namespace: `+ns+`
+spec:
+  name: stuck
+`)
+	out, errOut, code := e2eutil.RunTypekro(t, "apply", "--mode", "direct", dir, "--timeout", "5s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	mustContain(t, "apply's error", errOut, "Deployment/stuck", "readyReplicas > 100")
+	t.Logf("apply's error:\n%s", errOut)
+	if _, errOut, code := e2eutil.RunTypekro(t, "delete", "--mode", "direct", dir); code != 0 {
+		t.Fatalf("delete: exit %d\n%s", code, errOut)
+	}
+}
