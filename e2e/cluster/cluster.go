@@ -539,6 +539,11 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--service-cluster-ip-range="+ServiceCIDR,
 		"--cluster-name=typekro-e2e",
 		"--profiling=false",
+		// KEP-5647's read-your-writes check (beta, on by default in 1.36) stalled
+		// a ReplicaSet for good once in ~15 runs on this loaded 2-core machine
+		// ("read version ... is not as new as written version"); the e2e suite
+		// tests typekro and KRO, not that check.
+		"--feature-gates=StaleControllerConsistencyReplicaSet=false,StaleControllerConsistencyDaemonSet=false,StaleControllerConsistencyStatefulSet=false,StaleControllerConsistencyJob=false",
 	); err != nil {
 		return err
 	}
