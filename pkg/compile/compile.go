@@ -203,29 +203,12 @@ func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, o
 
 // waitsFor reports whether c uses a kind defined by a not-yet-built definition.
 func waitsFor(c *composition.Composition, pending map[schema.GroupVersionKind]bool, reg *schemas.Registry) bool {
-	for _, gvk := range resourceGVKs(c) {
+	for _, gvk := range composition.ResourceGVKs(c.RGD) {
 		if pending[gvk] && gvk != c.InstanceGVK() && !reg.Known(gvk) {
 			return true
 		}
 	}
 	return false
-}
-
-func resourceGVKs(c *composition.Composition) []schema.GroupVersionKind {
-	var out []schema.GroupVersionKind
-	spec, _ := c.RGD["spec"].(map[string]any)
-	resources, _ := spec["resources"].([]any)
-	for _, raw := range resources {
-		r, _ := raw.(map[string]any)
-		for _, key := range []string{"template", "externalRef"} {
-			if m, ok := r[key].(map[string]any); ok {
-				av, _ := m["apiVersion"].(string)
-				k, _ := m["kind"].(string)
-				out = append(out, schema.FromAPIVersionAndKind(av, k))
-			}
-		}
-	}
-	return out
 }
 
 func build(c *composition.Composition, reg *schemas.Registry, opts Options) (*Definition, composition.Errors) {

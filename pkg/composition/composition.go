@@ -284,6 +284,26 @@ func convertResource(d *Document, path string, r map[string]any, ids, collection
 	return out, src, errs
 }
 
+// ResourceGVKs lists the kinds an RGD's resources create (template) or read
+// (externalRef), in order. Plain type assertions, not unstructured.Nested*:
+// a loaded map may hold values the deep copy in Nested* rejects.
+func ResourceGVKs(rgd map[string]any) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	spec, _ := rgd["spec"].(map[string]any)
+	resources, _ := spec["resources"].([]any)
+	for _, raw := range resources {
+		r, _ := raw.(map[string]any)
+		for _, key := range []string{"template", "externalRef"} {
+			if m, ok := r[key].(map[string]any); ok {
+				av, _ := m["apiVersion"].(string)
+				k, _ := m["kind"].(string)
+				out = append(out, schema.FromAPIVersionAndKind(av, k))
+			}
+		}
+	}
+	return out
+}
+
 // FromRGD wraps a ResourceGraphDefinition given as-is.
 func FromRGD(d *Document) *Composition {
 	c := &Composition{Doc: d, FromRGD: true, RGD: d.Unstructured().Object}

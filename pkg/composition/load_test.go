@@ -95,3 +95,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestResourceGVKs(t *testing.T) {
+	rgd := map[string]any{"spec": map[string]any{"resources": []any{
+		map[string]any{"id": "a", "template": map[string]any{"apiVersion": "apps/v1", "kind": "Deployment"}},
+		map[string]any{"id": "b", "externalRef": map[string]any{"apiVersion": "x.io/v1", "kind": "Thing", "metadata": map[string]any{"name": int(1)}}},
+	}}}
+	got := ResourceGVKs(rgd)
+	if len(got) != 2 || got[0].Kind != "Deployment" || got[0].Group != "apps" || got[1].Group != "x.io" {
+		t.Errorf("got %v", got)
+	}
+}

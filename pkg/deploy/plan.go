@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
@@ -45,7 +46,7 @@ func NewSet(res *compile.Result) *Set {
 			def.CRDName = d.Graph.CRD.Name
 			def.Namespaced = d.Graph.CRD.Spec.Scope != "Cluster"
 		}
-		def.Uses = client.RGDResourceKinds(d.RGD)
+		def.Uses = composition.ResourceGVKs(d.RGD)
 		s.Definitions = append(s.Definitions, def)
 	}
 	return s

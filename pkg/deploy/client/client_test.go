@@ -116,14 +116,3 @@ data: {a: "1"}`)
 		t.Errorf("new object should diff from /dev/null:\n%s", created)
 	}
 }
-
-func TestResourceKinds(t *testing.T) {
-	rgd := map[string]any{"spec": map[string]any{"resources": []any{
-		map[string]any{"id": "a", "template": map[string]any{"apiVersion": "apps/v1", "kind": "Deployment"}},
-		map[string]any{"id": "b", "externalRef": map[string]any{"apiVersion": "x.io/v1", "kind": "Thing", "metadata": map[string]any{"name": int(1)}}},
-	}}}
-	got := RGDResourceKinds(rgd)
-	if len(got) != 2 || got[0].Kind != "Deployment" || got[1].Group != "x.io" {
-		t.Errorf("got %v", got)
-	}
-}

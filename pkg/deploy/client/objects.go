@@ -6,7 +6,6 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
 
@@ -139,26 +138,6 @@ func secretMap(u *unstructured.Unstructured, field string) map[string]any {
 	}
 	m, _ := u.Object[field].(map[string]any)
 	return m
-}
-
-// RGDResourceKinds lists the kinds an RGD's resources create or reference.
-func RGDResourceKinds(rgd map[string]any) []schema.GroupVersionKind {
-	var out []schema.GroupVersionKind
-	// Plain type assertions, not unstructured.Nested*: the loaded map may
-	// hold YAML's int values, which the deep copy in Nested* rejects.
-	spec, _ := rgd["spec"].(map[string]any)
-	resources, _ := spec["resources"].([]any)
-	for _, raw := range resources {
-		r, _ := raw.(map[string]any)
-		for _, key := range []string{"template", "externalRef"} {
-			if m, ok := r[key].(map[string]any); ok {
-				av, _ := m["apiVersion"].(string)
-				k, _ := m["kind"].(string)
-				out = append(out, schema.FromAPIVersionAndKind(av, k))
-			}
-		}
-	}
-	return out
 }
 
 // CRDGroupVersions lists "group/version" for every version of a CRD.
