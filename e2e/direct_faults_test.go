@@ -89,7 +89,7 @@ spec:
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
-	mustContain(t, "apply's error", errOut, "Deployment/stuck", "readyReplicas > 100")
+	mustContain(t, "apply's error", errOut, "Deployment/stuck", "orValue(0) > 100")
 	t.Logf("apply's error:\n%s", errOut)
 	if _, errOut, code := e2eutil.RunTypekro(t, "delete", "--mode", "direct", dir); code != 0 {
 		t.Fatalf("delete: exit %d\n%s", code, errOut)

@@ -221,6 +221,8 @@ func TestDirectConformance(t *testing.T) {
 			nsKRO, nsDirect := e2eutil.Namespace(t), e2eutil.Namespace(t)
 			dirKRO, insts := exampleIn(t, example, nsKRO)
 			dirDirect, _ := exampleIn(t, example, nsDirect)
+			// RGDs are cluster-scoped: leave none behind for later tests.
+			typekroDeleteAtEnd(t, nil, dirKRO)
 			if out, errOut, code := e2eutil.RunTypekro(t, "apply", dirKRO, "--timeout", "3m"); code != 0 {
 				t.Fatalf("kro apply: exit %d\n%s\n%s", code, out, errOut)
 			}
