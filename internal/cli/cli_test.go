@@ -49,6 +49,7 @@ func TestRenderAndValidateExitCodes(t *testing.T) {
 		{"unknown flag", []string{"render", "--nope", examples + "webapp"}, 2, "", "unknown flag", true},
 		{"bad output format", []string{"render", "-o", "xml", examples + "webapp"}, 2, "", "--output", true},
 		{"check without output dir", []string{"render", "--check", examples + "webapp"}, 2, "", "--check needs --output-dir", true},
+		{"diff: bad mode", []string{"diff", "--mode", "nope", examples + "webapp"}, 2, "", "--mode must be kro or direct", true},
 		{"version", []string{"version"}, 0, "kro v0.9.4", "", false},
 	}
 	for _, tt := range tests {

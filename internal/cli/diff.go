@@ -11,6 +11,7 @@ import (
 
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
+	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
 type diffOptions struct {
@@ -23,6 +24,7 @@ type diffOptions struct {
 	FieldManager    string
 	ForceConflicts  bool
 	CreateNamespace bool
+	Mode            string
 }
 
 func newDiffCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -35,17 +37,27 @@ live object against the result, with managed fields, server-set metadata and sta
 out and Secret data/stringData masked ("***", or "*** (before)"/"*** (after)" for values
 that change). Objects whose kind or namespace does not exist yet are shown as new.
 
+With --mode direct it diffs what apply --mode direct would write: each instance's resources,
+computed with KRO's runtime from the live objects they reference. A resource that needs an
+object or field that does not exist yet is shown as "pending (needs <reference>)"; members
+of the instance's ApplySet that are no longer rendered are shown as deleted
+("+++ /dev/null": what apply --prune would delete).
+
 Exit codes (like kubectl diff and flux diff):
   0  no differences
   1  differences found
   2  error: invalid input, unreadable input, server rejected an object, cluster unreachable`,
 		Example: `  kubectl typekro diff examples/webapp
-  kubectl typekro diff apps/ -n staging`,
+  kubectl typekro diff apps/ -n staging
+  kubectl typekro diff --mode direct examples/webapp`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Paths = args
 			if err := o.inputOptions.Validate(); err != nil {
 				return err
+			}
+			if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
+				return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
 			}
 			return o.Run()
 		},
@@ -56,18 +68,24 @@ Exit codes (like kubectl diff and flux diff):
 	fs.StringVar(&o.FieldManager, "field-manager", deploy.DefaultFieldManager, "field manager the dry run applies as (use apply's)")
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "dry-run as apply --force-conflicts would; without it a conflict is an error")
 	fs.BoolVar(&o.CreateNamespace, "create-namespace", false, "also show the namespaces apply --create-namespace would create")
+	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: RGDs and instances; direct: the instances' resources apply --mode direct would write, and the ApplySet members apply --prune would delete")
 	return cmd
 }
 
+// asError maps an error to diff's exit codes: diff reserves 1 for
+// "differences", so every error is 2.
+func (o *diffOptions) asError(err error) error {
+	var cerrs composition.Errors
+	if errors.As(err, &cerrs) {
+		fmt.Fprintln(o.streams.ErrOut, err.Error())
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d error(s)", len(cerrs))}
+	}
+	return Usage(err)
+}
+
 func (o *diffOptions) Run() error {
-	// diff reserves 1 for "differences": every error is 2.
-	asError := func(err error) error {
-		var cerrs composition.Errors
-		if errors.As(err, &cerrs) {
-			fmt.Fprintln(o.streams.ErrOut, err.Error())
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d error(s)", len(cerrs))}
-		}
-		return Usage(err)
+	if o.Mode == render.ModeDirect {
+		return o.runDirect()
 	}
 	ns, err := clusterNamespace(o.flags)
 	if err != nil {
@@ -75,7 +93,7 @@ func (o *diffOptions) Run() error {
 	}
 	set, _, err := o.compileSet(o.Paths, ns, o.flags)
 	if err != nil {
-		return asError(err)
+		return o.asError(err)
 	}
 	ctx, cancel := commandContext(o.Timeout)
 	defer cancel()
@@ -86,8 +104,14 @@ func (o *diffOptions) Run() error {
 	e.FieldManager = o.FieldManager
 	diffs, err := e.Diff(ctx, set, deploy.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace})
 	if err != nil {
-		return asError(err)
+		return o.asError(err)
 	}
+	return o.print(diffs)
+}
+
+// print writes the changed objects' diffs to stdout and a count to
+// stderr; changes exit 1.
+func (o *diffOptions) print(diffs []deploy.ObjectDiff) error {
 	changed := 0
 	for _, d := range diffs {
 		if !d.Changed() {

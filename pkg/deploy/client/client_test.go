@@ -115,4 +115,8 @@ data: {a: "1"}`)
 	if !strings.HasPrefix(created, "--- /dev/null") {
 		t.Errorf("new object should diff from /dev/null:\n%s", created)
 	}
+	deleted, _ := UnifiedDiff("configmap/c", live, nil)
+	if !strings.Contains(deleted, "--- live/configmap/c\n+++ /dev/null\n") || !strings.Contains(deleted, `-  a: "1"`) {
+		t.Errorf("deleted object should diff to /dev/null:\n%s", deleted)
+	}
 }

@@ -39,7 +39,8 @@ func Overlay(live, desired *unstructured.Unstructured) *unstructured.Unstructure
 	return m
 }
 
-// UnifiedDiff renders a unified diff of two objects (either may be nil).
+// UnifiedDiff renders a unified diff of two objects (either may be nil:
+// nil live is a new object, nil merged one that would be deleted).
 func UnifiedDiff(subject string, live, merged *unstructured.Unstructured) (string, error) {
 	a, b := forDiff(live), forDiff(merged)
 	if isSecret(live) || isSecret(merged) {
@@ -56,13 +57,16 @@ func UnifiedDiff(subject string, live, merged *unstructured.Unstructured) (strin
 	if ya == yb {
 		return "", nil
 	}
-	from := "live/" + subject
+	from, to := "live/"+subject, "merged/"+subject
 	if live == nil {
 		from = "/dev/null"
 	}
+	if merged == nil {
+		to = "/dev/null" // deleted
+	}
 	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: lines(ya), B: lines(yb),
-		FromFile: from, ToFile: "merged/" + subject, Context: 3,
+		FromFile: from, ToFile: to, Context: 3,
 	})
 }
 

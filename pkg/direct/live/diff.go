@@ -1,0 +1,230 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/kubernetes-sigs/kro/pkg/graph"
+	"github.com/kubernetes-sigs/kro/pkg/metadata"
+	"github.com/kubernetes-sigs/kro/pkg/runtime"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/deploy"
+	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
+	"github.com/typekro/kubectl-typekro/pkg/direct"
+)
+
+// PendingAction marks a resource whose content needs live state that does
+// not exist yet (a referenced object not created, a field the cluster has
+// not filled in): apply will write it once that state exists.
+const PendingAction ssa.Action = "pending"
+
+// Diff computes what apply --mode direct would write for one instance and
+// compares it with the cluster: KRO's runtime resolves each node in
+// topological order, fed the live objects of the nodes before it (as
+// apply does), every resolved object is dry-run with server-side apply
+// and diffed with the live one. Nodes that need live state which does not
+// exist yet are reported as pending, with what they need. Members of the
+// instance's ApplySet that are no longer rendered are reported as
+// deleted (what apply --prune would delete).
+func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Instance, force bool) ([]deploy.ObjectDiff, error) {
+	ref := direct.InstanceRef(inst.Object)
+	inv := newInventory(inst, d.DefaultNamespace)
+	if err := d.loadInventory(ctx, inv); err != nil {
+		return nil, err
+	}
+	// readyWhen gates when apply writes a resource, not what it holds.
+	g := direct.ContentGraph(inst.Definition.Graph)
+	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
+	if err != nil {
+		return nil, err
+	}
+	var out []deploy.ObjectDiff
+	observed := map[string][]*unstructured.Unstructured{graph.InstanceNodeID: {inst.Object}}
+	pendingNodes := map[string]bool{}
+	rendered := sets.New[string]()
+	kinds := sets.New[schema.GroupKind]()
+	nss := sets.New[string]()
+	addPending := func(ps ...direct.Pending) {
+		for _, p := range ps {
+			note := "needs " + p.Reference
+			if p.Field != "" {
+				note += " for " + p.Field
+			}
+			out = append(out, deploy.ObjectDiff{
+				Subject: fmt.Sprintf("%s: resource %q (%s)", ref, p.NodeID, p.Kind),
+				Action:  PendingAction, Note: note,
+			})
+		}
+	}
+	for _, n := range rt.Nodes() {
+		id, kind := n.Spec.Meta.ID, n.Spec.Template.GetKind()
+		typ := n.Spec.Meta.Type
+		if typ == graph.NodeTypeResource || typ == graph.NodeTypeCollection {
+			kinds.Insert(nodeGK(n.Spec))
+		}
+		ignored, err := n.IsIgnored()
+		if err != nil {
+			if !runtime.IsDataPending(err) {
+				return nil, fmt.Errorf("resource %q: %w", id, err)
+			}
+			pendingNodes[id] = true
+			addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + pendingDeps(n, pendingNodes, err)})
+			continue
+		}
+		if ignored {
+			continue
+		}
+		if typ == graph.NodeTypeExternalCollection {
+			return nil, fmt.Errorf("resource %q: externalRef collections are not supported in direct mode", id)
+		}
+		desired, err := n.GetDesired()
+		if err != nil {
+			if !runtime.IsDataPending(err) {
+				return nil, fmt.Errorf("resource %q: %w", id, err)
+			}
+			pendingNodes[id] = true
+			addPending(direct.Explain(ref, n, g, observed, pendingNodes, err)...)
+			continue
+		}
+		if typ == graph.NodeTypeExternal {
+			// Read, never written.
+			o := &client.Object{Obj: desired[0].DeepCopy()}
+			ok, err := c.Map(o)
+			if err == nil && ok {
+				err = c.Get(ctx, o)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if o.Live == nil {
+				pendingNodes[id] = true
+				addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "externalRef " + client.Subject(o.Obj) + ", which does not exist"})
+				continue
+			}
+			observed[id] = []*unstructured.Unstructured{o.Live}
+			n.SetObserved(observed[id])
+			continue
+		}
+		fed := make([]*unstructured.Unstructured, len(desired))
+		for i, des := range desired {
+			obj := des.DeepCopy()
+			direct.Decorate(obj, inst.Object, n, i, len(desired))
+			labels := obj.GetLabels()
+			labels[ApplySetPartOfLabel] = inv.id
+			obj.SetLabels(labels)
+			od, live, err := diffObject(ctx, c, obj, force)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, od)
+			rendered.Insert(objKey(obj))
+			if ns := obj.GetNamespace(); ns != "" {
+				nss.Insert(ns)
+			}
+			// Later nodes see the live object as apply would leave it, or,
+			// for an object not created yet, what the template sets: what
+			// only the cluster fills in stays pending.
+			fed[i] = des
+			if live != nil {
+				fed[i] = live
+			}
+		}
+		observed[id] = fed
+		n.SetObserved(fed)
+	}
+	if !inv.exists {
+		return out, nil
+	}
+	members, err := d.members(ctx, inv, kinds, nss)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		if rendered.Has(objKey(m)) || pendingNodes[m.GetLabels()[metadata.NodeIDLabel]] {
+			continue
+		}
+		text, err := client.UnifiedDiff(client.Subject(m), m, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, deploy.ObjectDiff{Subject: client.Subject(m), Action: ssa.DeletedAction,
+			Note: "in the ApplySet, no longer rendered: apply --prune deletes it", Unified: text})
+	}
+	return out, nil
+}
+
+// diffObject dry-runs one object with server-side apply and diffs it
+// with the live one. It returns the dry-run result when the object
+// exists (what later nodes observe after apply), nil when it is new.
+func diffObject(ctx context.Context, c *client.Client, obj *unstructured.Unstructured, force bool) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
+	o := &client.Object{Obj: obj}
+	od := deploy.ObjectDiff{Subject: client.Subject(obj), Action: ssa.CreatedAction}
+	newObject := func(note string) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
+		od.Note = note
+		text, err := client.UnifiedDiff(od.Subject, nil, obj)
+		od.Unified = text
+		return od, nil, err
+	}
+	ok, err := c.Map(o)
+	if err != nil {
+		return od, nil, err
+	}
+	if !ok {
+		return newObject("new: kind " + obj.GroupVersionKind().GroupKind().String() + " is not served yet")
+	}
+	od.Subject = client.Subject(obj) // Map set or cleared the namespace
+	if err := c.Get(ctx, o); err != nil {
+		return od, nil, err
+	}
+	merged, err := c.Apply(ctx, o, true, force)
+	switch {
+	case err != nil && o.Live == nil && apierrors.IsNotFound(err):
+		return newObject("new: namespace " + obj.GetNamespace() + " does not exist yet")
+	case err != nil:
+		return od, nil, client.ApplyError(err, obj)
+	}
+	switch {
+	case o.Live == nil:
+		od.Action = ssa.CreatedAction
+	case client.Drifted(o.Live, merged, c.FieldManager):
+		od.Action = ssa.ConfiguredAction
+	default:
+		od.Action = ssa.UnchangedAction
+	}
+	if od.Action != ssa.UnchangedAction {
+		if od.Unified, err = client.UnifiedDiff(od.Subject, o.Live, merged); err != nil {
+			return od, nil, err
+		}
+		if od.Unified == "" && od.Action == ssa.ConfiguredAction {
+			od.Note = "no field changes; applying takes ownership of the fields for field manager " + c.FieldManager
+		}
+	}
+	if o.Live == nil {
+		return od, nil, nil
+	}
+	return od, merged, nil
+}
+
+// pendingDeps names the pending dependencies of a node, or the runtime's
+// message when none is.
+func pendingDeps(n *runtime.Node, pendingNodes map[string]bool, err error) string {
+	var deps []string
+	for _, d := range n.Spec.Meta.Dependencies {
+		if pendingNodes[d] {
+			deps = append(deps, d)
+		}
+	}
+	if len(deps) == 0 {
+		return err.Error()
+	}
+	sort.Strings(deps)
+	return "resource(s) " + strings.Join(deps, ", ") + " (themselves pending)"
+}
