@@ -160,7 +160,7 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 // redryRun dry-runs deferred items now that their kind and namespace
 // exist; it fails without writing any of them if one is rejected.
 func (e *Engine) redryRun(ctx context.Context, items []*item, force bool) error {
-	var todo []*item
+	var checkable []*item
 	for _, it := range items {
 		if it.deferred == "" {
 			continue
@@ -175,9 +175,9 @@ func (e *Engine) redryRun(ctx context.Context, items []*item, force bool) error 
 			}
 		}
 		it.deferred = ""
-		todo = append(todo, it)
+		checkable = append(checkable, it)
 	}
-	if errs := e.dryRunAll(ctx, todo, force); len(errs) > 0 {
+	if errs := e.dryRunAll(ctx, checkable, force); len(errs) > 0 {
 		return &InvalidError{Errors: errs}
 	}
 	return nil
