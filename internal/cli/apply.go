@@ -113,20 +113,16 @@ func (o *applyOptions) Run() error {
 	if o.Mode == render.ModeDirect {
 		return o.runDirect()
 	}
-	ns, err := clusterNamespace(o.flags)
+	ns, inputs, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return err
 	}
-	set, _, err := o.compileSet(o.Paths, ns, o.flags)
+	set := deploy.NewSet(inputs)
+	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext(o.Timeout)
 	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
-	if err != nil {
-		return err
-	}
 	e.FieldManager = o.FieldManager
 	e.Progress = o.streams.ErrOut
 	e.Out = o.streams.Out

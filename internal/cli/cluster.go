@@ -85,14 +85,31 @@ func deployError(err error) error {
 	return Fail(err)
 }
 
-// compileSet compiles paths for a cluster command: instances without a
-// namespace get the one kubectl would use.
-func (o *inputOptions) compileSet(paths []string, ns string, flags *genericclioptions.ConfigFlags) (*deploy.Set, *compile.Result, error) {
+// load is how every cluster command reads its inputs: the namespace objects
+// without one go to (-n, else the context's, else "default"), then the
+// offline check, so invalid files fail before the cluster is contacted.
+func (o *inputOptions) load(paths []string, flags *genericclioptions.ConfigFlags) (string, *compile.Result, error) {
+	ns, err := clusterNamespace(flags)
+	if err != nil {
+		return "", nil, err
+	}
 	res, err := o.Compile(paths, ns, flags)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	return deploy.NewSet(res), res, nil
+	return ns, res, nil
+}
+
+// connect gives a cluster command its context (ended by Ctrl-C, SIGTERM or
+// timeout) and an engine bound to it. The caller defers cancel.
+func connect(flags *genericclioptions.ConfigFlags, ns string, timeout time.Duration) (context.Context, context.CancelFunc, *deploy.Engine, error) {
+	ctx, cancel := commandContext(timeout)
+	e, err := newEngine(ctx, flags, ns)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, cancel, e, nil
 }
 
 // writeStatus prints objects' status: a readable block each, or their

@@ -65,20 +65,16 @@ func (o *deleteOptions) Run() error {
 	if o.Mode == "direct" {
 		return o.runDirect()
 	}
-	ns, err := clusterNamespace(o.flags)
+	ns, res, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return err
 	}
-	set, _, err := o.compileSet(o.Paths, ns, o.flags)
+	set := deploy.NewSet(res)
+	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext(o.Timeout)
 	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
-	if err != nil {
-		return err
-	}
 	e.Out, e.Progress = o.streams.Out, o.streams.ErrOut
 	_, err = e.Delete(ctx, set, deploy.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait})
 	return deployError(timeoutError(err, o.Timeout))

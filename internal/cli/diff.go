@@ -87,20 +87,16 @@ func (o *diffOptions) Run() error {
 	if o.Mode == render.ModeDirect {
 		return o.runDirect()
 	}
-	ns, err := clusterNamespace(o.flags)
-	if err != nil {
-		return err
-	}
-	set, _, err := o.compileSet(o.Paths, ns, o.flags)
+	ns, res, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return o.asError(err)
 	}
-	ctx, cancel := commandContext(o.Timeout)
-	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
+	set := deploy.NewSet(res)
+	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	e.FieldManager = o.FieldManager
 	diffs, err := e.Diff(ctx, set, deploy.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace})
 	if err != nil {

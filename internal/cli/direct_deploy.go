@@ -30,11 +30,7 @@ func newDeployer(e *deploy.Engine, fieldManager string, o, p interface{ Write([]
 // CRDs, namespaces and plain objects (kro-mode engine, waiting for CRDs),
 // then deploy each instance's resources stage by stage.
 func (o *applyOptions) runDirect() error {
-	ns, err := clusterNamespace(o.flags)
-	if err != nil {
-		return err
-	}
-	res, err := o.Compile(o.Paths, ns, o.flags)
+	ns, res, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return err
 	}
@@ -42,12 +38,11 @@ func (o *applyOptions) runDirect() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext(o.Timeout)
-	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
+	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	e.FieldManager, e.Out, e.Progress = o.FieldManager, o.streams.Out, o.streams.ErrOut
 	d := newDeployer(e, o.FieldManager, o.streams.Out, o.streams.ErrOut)
 	notes, err := d.DryRun(ctx, offline.Resources, o.ForceConflicts)
@@ -107,11 +102,7 @@ func (o *statusOptions) runDirect() error {
 	if len(o.Files) == 0 {
 		return Usage(fmt.Errorf("--mode direct needs -f PATH: the status expressions come from the composition"))
 	}
-	ns, err := clusterNamespace(o.flags)
-	if err != nil {
-		return err
-	}
-	res, err := o.Compile(o.Files, ns, o.flags)
+	ns, res, err := o.load(o.Files, o.flags)
 	if err != nil {
 		return err
 	}
@@ -119,12 +110,11 @@ func (o *statusOptions) runDirect() error {
 	if timeout == 0 {
 		timeout = time.Minute
 	}
-	ctx, cancel := commandContext(timeout)
-	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
+	ctx, cancel, e, err := connect(o.flags, ns, timeout)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	d := newDeployer(e, deploy.DefaultFieldManager, o.streams.Out, o.streams.ErrOut)
 	var results []*live.InstanceResult
 	notReady := 0
@@ -144,20 +134,15 @@ func (o *statusOptions) runDirect() error {
 
 // runDirect deletes what apply --mode direct created.
 func (o *deleteOptions) runDirect() error {
-	ns, err := clusterNamespace(o.flags)
+	ns, res, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return err
 	}
-	res, err := o.Compile(o.Paths, ns, o.flags)
+	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext(o.Timeout)
 	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
-	if err != nil {
-		return err
-	}
 	d := newDeployer(e, deploy.DefaultFieldManager, o.streams.Out, o.streams.ErrOut)
 	_, err = d.Delete(ctx, res.Instances)
 	return deployError(err)

@@ -12,20 +12,15 @@ import (
 // resources resolved from the live objects they reference, and the
 // ApplySet members apply --prune would delete.
 func (o *diffOptions) runDirect() error {
-	ns, err := clusterNamespace(o.flags)
-	if err != nil {
-		return err
-	}
-	res, err := o.Compile(o.Paths, ns, o.flags)
+	ns, res, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return o.asError(err)
 	}
-	ctx, cancel := commandContext(o.Timeout)
-	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
+	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	e.FieldManager = o.FieldManager
 	var diffs []deploy.ObjectDiff
 	if inputs := direct.Objects(res, &direct.Result{}); len(inputs) > 0 {

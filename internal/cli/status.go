@@ -112,12 +112,11 @@ func (o *statusOptions) Run() error {
 	if !o.Watch && timeout == 0 {
 		timeout = time.Minute
 	}
-	ctx, cancel := commandContext(timeout)
-	defer cancel()
-	e, err := newEngine(ctx, o.flags, ns)
+	ctx, cancel, e, err := connect(o.flags, ns, timeout)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	var refs []*ref
 	var missing []string
 	switch {
@@ -155,10 +154,11 @@ func (o *statusOptions) Run() error {
 
 // fromFiles finds the RGDs and instances of the inputs in the cluster.
 func (o *statusOptions) fromFiles(ctx context.Context, e *deploy.Engine, ns string) ([]*ref, []string, error) {
-	set, _, err := o.compileSet(o.Files, ns, o.flags)
+	res, err := o.Compile(o.Files, ns, o.flags)
 	if err != nil {
 		return nil, nil, err
 	}
+	set := deploy.NewSet(res)
 	var refs []*ref
 	var missing []string
 	for _, ro := range set.Objects {
