@@ -108,7 +108,14 @@ func (o *renderOptions) Validate() error {
 }
 
 func (o *renderOptions) Run() error {
-	res, err := o.Compile(o.Paths, o.Namespace, o.flags)
+	ns := o.Namespace
+	if ns == "" && o.Mode == render.ModeDirect {
+		// KRO puts a namespaced instance's resources in its namespace, so
+		// direct mode needs one; render stays offline and does not read
+		// the kubeconfig's, it takes kubectl's fallback.
+		ns = "default"
+	}
+	res, err := o.Compile(o.Paths, ns, o.flags)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,12 @@ type Definition struct {
 	Typed *v1alpha1.ResourceGraphDefinition // with API server defaults applied
 	Graph *graph.Graph
 	GVK   schema.GroupVersionKind // of its instances
-	inst  *instanceSchema
+	// Composed maps the ids of nodes whose kind is another definition's
+	// instance kind (nested instances, or externalRefs to one) to that
+	// definition: direct mode expands or reads them itself, since without
+	// KRO no such kind is served.
+	Composed map[string]*Definition
+	inst     *instanceSchema
 }
 
 // Instance is a validated, defaulted instance of a Definition.
@@ -99,6 +104,16 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 	for _, d := range defs {
 		byGVK[d.GVK] = d
 		kinds[d.GVK.GroupKind()] = append(kinds[d.GVK.GroupKind()], d.GVK.Version)
+	}
+	for _, d := range defs {
+		for id, n := range d.Graph.Nodes {
+			if c := byGVK[n.Template.GroupVersionKind()]; c != nil && id != graph.InstanceNodeID {
+				if d.Composed == nil {
+					d.Composed = map[string]*Definition{}
+				}
+				d.Composed[id] = c
+			}
+		}
 	}
 	// Instances of compositions that failed to build are not reported again.
 	failed := map[schema.GroupVersionKind]bool{}

@@ -104,3 +104,20 @@ func fieldError(doc *composition.Document, fe *field.Error) *composition.Error {
 	msg := fe.ErrorBody()
 	return doc.Errorf(fe.Field, "%s", msg)
 }
+
+// NewInstance defaults, prunes and validates obj as the API server would on
+// create (unknown fields are dropped, as the server does), for instances
+// another definition creates: direct mode expands them without a CRD.
+func (d *Definition) NewInstance(obj *unstructured.Unstructured) (*Instance, error) {
+	s := d.inst
+	u := obj.DeepCopy()
+	content := u.UnstructuredContent()
+	pruning.PruneWithOptions(content, s.structural, true, structuralschema.UnknownFieldPathOptions{})
+	structuraldefaulting.Default(content, s.structural)
+	fieldErrs := validation.ValidateCustomResource(nil, content, s.validator)
+	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, content, nil, celconfig.RuntimeCELCostBudget)
+	if errs := append(fieldErrs, celErrs...); len(errs) > 0 {
+		return nil, fmt.Errorf("%s %s: %w", d.GVK.Kind, u.GetName(), errs.ToAggregate())
+	}
+	return &Instance{Object: u, Definition: d}, nil
+}

@@ -108,7 +108,7 @@ func missingRefs(expr *krocel.Expression, observed map[string][]*unstructured.Un
 			seen := map[string]bool{}
 			var missing []string
 			for _, dep := range ins.ResourceDependencies {
-				if dep.ID == graph.InstanceNodeID || seen[dep.Path] {
+				if seen[dep.Path] {
 					continue
 				}
 				seen[dep.Path] = true

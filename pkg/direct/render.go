@@ -128,7 +128,7 @@ func Objects(res *compile.Result, r *Result) []render.Object {
 		}
 	}
 	for _, rs := range r.Resources {
-		out = append(out, render.Object{Role: render.RoleResource, Object: rs.Object})
+		out = append(out, render.Object{Role: render.ResourceRole(rs.Object), Object: rs.Object})
 	}
 	render.Sort(out)
 	return out
@@ -140,6 +140,17 @@ func Objects(res *compile.Result, r *Result) []render.Object {
 // references to fields only the server fills in are reported as pending.
 // readyWhen gates deployment, not content, so it is not evaluated here.
 func RenderInstance(inst *compile.Instance) (*Result, error) {
+	return renderInstance(inst, 0)
+}
+
+// MaxNesting bounds how deep instances may create instances of other
+// definitions.
+const MaxNesting = 10
+
+func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
+	if depth > MaxNesting {
+		return nil, fmt.Errorf("%s: instances nested more than %d deep", InstanceRef(inst.Object), MaxNesting)
+	}
 	g := withoutReadiness(inst.Definition.Graph)
 	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
 	if err != nil {
@@ -167,7 +178,11 @@ func RenderInstance(inst *compile.Instance) (*Result, error) {
 		}
 		if n.Spec.Meta.Type == graph.NodeTypeExternal || n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
 			pendingNodes[id] = true
-			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "externalRef: the object is read from the cluster"})
+			why := "externalRef: the object is read from the cluster"
+			if inst.Definition.Composed[id] != nil {
+				why = "externalRef to an instance of " + kind + " (another composition): its status exists once that instance is applied"
+			}
+			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: why})
 			continue
 		}
 		desired, err := n.GetDesired()
@@ -177,6 +192,26 @@ func RenderInstance(inst *compile.Instance) (*Result, error) {
 			}
 			pendingNodes[id] = true
 			out.Pending = append(out.Pending, diagnose(ref, n, g, observed, pendingNodes, err)...)
+			continue
+		}
+		if child := inst.Definition.Composed[id]; child != nil {
+			// A nested instance: without KRO its kind is not served, so its
+			// own resources are rendered in its place.
+			for _, d := range desired {
+				ci, err := child.NewInstance(d)
+				if err != nil {
+					return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
+				}
+				r, err := renderInstance(ci, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out.Resources = append(out.Resources, r.Resources...)
+				out.Pending = append(out.Pending, r.Pending...)
+				out.Skipped = append(out.Skipped, r.Skipped...)
+			}
+			observed[id] = desired
+			n.SetObserved(desired)
 			continue
 		}
 		objs := make([]*unstructured.Unstructured, len(desired))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 )
@@ -58,17 +59,26 @@ func KroObjects(res *compile.Result) []Object {
 		out = append(out, Object{RoleRGD, &unstructured.Unstructured{Object: d.RGD}})
 	}
 	for _, d := range res.Manifests {
-		role := RoleResource
-		if d.Kind() == "Namespace" && d.APIVersion() == "v1" {
-			role = RoleNamespace
-		}
-		out = append(out, Object{role, d.Unstructured()})
+		u := d.Unstructured()
+		out = append(out, Object{ResourceRole(u), u})
 	}
 	for _, i := range res.Instances {
 		out = append(out, Object{RoleInstance, i.Object})
 	}
 	Sort(out)
 	return out
+}
+
+// ResourceRole is the role of a plain object: namespaces and CRDs go
+// first, whoever creates them.
+func ResourceRole(u *unstructured.Unstructured) Role {
+	switch u.GroupVersionKind().GroupKind() {
+	case schema.GroupKind{Kind: "Namespace"}:
+		return RoleNamespace
+	case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
+		return RoleCRD
+	}
+	return RoleResource
 }
 
 // Sort orders objects by role, then kind, namespace and name, so the same
