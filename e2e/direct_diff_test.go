@@ -14,7 +14,7 @@ import (
 // changed instance field as a change of the resource it feeds.
 func TestDirectDiff(t *testing.T) {
 	ns := e2eutil.Namespace(t)
-	dir, _ := exampleIn(t, "webapp", ns)
+	dir := copyExample(t, "webapp", inNamespace(ns)).Dir
 	deleted := false
 	t.Cleanup(func() {
 		if deleted {
@@ -42,15 +42,15 @@ func TestDirectDiff(t *testing.T) {
 		t.Fatalf("diff after apply: exit %d, want 0\n%s\n%s", code, out, errOut)
 	}
 
-	// exampleIn writes instances as JSON: production's webapp has 3 replicas.
+	// copyExample rewrites instances as YAML: production's webapp has 3 replicas.
 	file := filepath.Join(dir, "instances", "production.yaml")
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := strings.Replace(string(data), `"replicas":3`, `"replicas":2`, 1)
+	changed := strings.Replace(string(data), "replicas: 3", "replicas: 2", 1)
 	if changed == string(data) {
-		t.Fatalf("no \"replicas\":3 in %s:\n%s", file, data)
+		t.Fatalf("no replicas: 3 in %s:\n%s", file, data)
 	}
 	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)

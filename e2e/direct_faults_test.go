@@ -18,7 +18,7 @@ import (
 // then checks a second apply completes the stack.
 func TestDirectKilledApplyConverges(t *testing.T) {
 	ns := e2eutil.Namespace(t)
-	dir, _ := exampleIn(t, "database-stack", ns)
+	dir := copyExample(t, "database-stack", inNamespace(ns)).Dir
 	c := e2eutil.Clients(t)
 	secrets := c.ResourceFor(t, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, ns)
 

@@ -19,7 +19,8 @@ import (
 // KRO controller: diff (all new) → apply → diff (clean) → re-apply (no-op)
 // → change replicas → diff → apply → status → delete.
 func TestKroApplyWebapp(t *testing.T) {
-	dir, nss := copyExample(t, "webapp")
+	ex := copyExample(t, "webapp", createdByApply(t))
+	dir, nss := ex.Dir, ex.Namespaces
 	prod, dev := nss["production"], nss["development"]
 	typekroDeleteAtEnd(t, nil, dir)
 
@@ -244,7 +245,8 @@ data:
 // TestKroApplyConflict: a field another manager owns is not taken over
 // without --force-conflicts.
 func TestKroApplyConflict(t *testing.T) {
-	dir, nss := copyExample(t, "webapp")
+	ex := copyExample(t, "webapp", createdByApply(t))
+	dir, nss := ex.Dir, ex.Namespaces
 	prod := nss["production"]
 	typekroDeleteAtEnd(t, nil, dir)
 	typekro(t, 0, "apply", dir, "--create-namespace", "--timeout", "3m")

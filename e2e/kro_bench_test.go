@@ -26,7 +26,7 @@ import (
 func BenchmarkKroApplyWebapp(b *testing.B) {
 	bin := e2eutil.TypekroBin(b)
 	c := e2eutil.Clients(b)
-	warm, _ := copyExample(b, "webapp")
+	warm := copyExample(b, "webapp", createdByApply(b)).Dir
 	typekroDeleteAtEnd(b, nil, warm)
 	if out, err := exec.Command(bin, "apply", warm, "--create-namespace").CombinedOutput(); err != nil {
 		b.Fatalf("warm-up apply: %v\n%s", err, out)
@@ -35,7 +35,8 @@ func BenchmarkKroApplyWebapp(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		dir, nss := copyExample(b, "webapp")
+		ex := copyExample(b, "webapp", createdByApply(b))
+		dir, nss := ex.Dir, ex.Namespaces
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		var mu sync.Mutex
 		var lastReady time.Time

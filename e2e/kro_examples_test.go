@@ -41,11 +41,17 @@ func TestKroExamples(t *testing.T) {
 	}
 	for _, name := range examples {
 		t.Run(name, func(t *testing.T) {
-			dir, nss := copyExample(t, name)
-			typekroDeleteAtEnd(t, nil, dir)
+			ex := copyExample(t, name, createdByApply(t))
+			dir, nss := ex.Dir, ex.Namespaces
+			// Instances without a namespace go to -n.
+			var nsFlag []string
+			if ns, ok := nss[""]; ok {
+				nsFlag = []string{"-n", ns}
+			}
+			typekroDeleteAtEnd(t, nsFlag, dir)
 
 			start := time.Now()
-			r := typekro(t, 0, "apply", dir, "--create-namespace", "--timeout", "3m", "-o", "json")
+			r := typekro(t, 0, append([]string{"apply", dir, "--create-namespace", "--timeout", "3m", "-o", "json"}, nsFlag...)...)
 			t.Logf("%s: applied and ready in %s", name, time.Since(start).Round(time.Millisecond))
 			var applied statusList
 			if err := json.Unmarshal([]byte(r.Stdout), &applied); err != nil {
@@ -56,7 +62,7 @@ func TestKroExamples(t *testing.T) {
 			}
 
 			// Read back what KRO reports, independently of apply's wait.
-			r = typekro(t, 0, "status", "-f", dir, "-o", "json")
+			r = typekro(t, 0, append([]string{"status", "-f", dir, "-o", "json"}, nsFlag...)...)
 			var st statusList
 			if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
 				t.Fatalf("status -o json: %v\n%s", err, r.Stdout)
@@ -80,14 +86,14 @@ func TestKroExamples(t *testing.T) {
 				t.Errorf("status -f: %d RGDs, %d instances (apply reported %d)", rgds, instances, len(applied.Items))
 			}
 
-			typekro(t, 0, "delete", dir, "--timeout", "2m")
+			typekro(t, 0, append([]string{"delete", dir, "--timeout", "2m"}, nsFlag...)...)
 			for _, ns := range nss {
 				if got := names(t, deploymentGVK, ns); len(got) > 0 {
 					t.Errorf("deployments left in %s after delete: %v", ns, got)
 				}
 			}
 			// Nothing of the inputs is found any more.
-			typekro(t, 1, "status", "-f", dir)
+			typekro(t, 1, append([]string{"status", "-f", dir}, nsFlag...)...)
 			for _, it := range st.Items {
 				if it.Kind == "ResourceGraphDefinition" && getRGD(t, it.Metadata.Name) != nil {
 					t.Errorf("RGD %s left after delete", it.Metadata.Name)

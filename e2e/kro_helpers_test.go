@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 )
 
 // examplesDir is the repository's examples/, relative to this package.
@@ -29,50 +29,163 @@ var (
 	webappGVK    = schema.GroupVersionKind{Group: "example.com", Version: "v1alpha1", Kind: "KroWebApp"}
 )
 
-// nsLine matches a literal metadata.namespace in an instance file.
-var nsLine = regexp.MustCompile(`(?m)^(\s+namespace:\s*)([a-z0-9][-a-z0-9]*)\s*$`)
+// example is a copy of an example directory whose instances live in test
+// namespaces.
+type example struct {
+	Dir string
+	// Namespaces maps each original instance namespace to its test
+	// namespace. Key "" stands for instances without a namespace: they keep
+	// none in the copy, so pass `-n Namespaces[""]`.
+	Namespaces map[string]string
+	// Instances are the instances as written to the copy.
+	Instances []*unstructured.Unstructured
+	// Kinds are the kinds the example's Compositions and RGDs define, with
+	// their schema's spec.
+	Kinds map[schema.GroupKind]map[string]any
+	// Definitions names the Compositions and RGDs; Resources counts their
+	// resources.
+	Definitions []string
+	Resources   int
+}
 
-// copyExample copies examples/<name> into a temporary directory and moves
-// every namespace the example names into a throw-away one
-// ("<prefix>-<original>"), so tests never touch the namespaces a user
-// would. It returns the directory and the original→new namespace map; the
-// namespaces are deleted when the test ends.
-func copyExample(t testing.TB, name string) (string, map[string]string) {
+// copyExample copies an example directory (a name under examples/, or a
+// path) into a temporary directory and moves every instance (an object of a
+// kind a Composition or RGD of the example defines) to namespace
+// nsFor(its original namespace), or leaves it without one when it had
+// none (nsFor("") is then the namespace to pass with -n). A schema field
+// spec.namespace, which KRO examples use for where the resources go, is
+// moved along: an instance's spec.namespace becomes nsFor(its value), or
+// nsFor(the instance's namespace) when unset. Files with instances are
+// rewritten as YAML (comments are lost); all other files are copied as
+// they are.
+func copyExample(t testing.TB, src string, nsFor func(orig string) string) *example {
 	t.Helper()
-	src := filepath.Join(examplesDir, name)
-	dst := filepath.Join(t.TempDir(), name)
-	prefix := fmt.Sprintf("e2e-%05x", rand.IntN(1<<20))
-	nss := map[string]string{}
+	if !filepath.IsAbs(src) && !strings.HasPrefix(src, ".") {
+		src = filepath.Join(examplesDir, src)
+	}
+	ex := &example{Dir: filepath.Join(t.TempDir(), filepath.Base(src)), Namespaces: map[string]string{}, Kinds: map[schema.GroupKind]map[string]any{}}
+	mapNS := func(orig string) string {
+		if _, ok := ex.Namespaces[orig]; !ok {
+			ex.Namespaces[orig] = nsFor(orig)
+		}
+		return ex.Namespaces[orig]
+	}
+	docs := map[string][]*unstructured.Unstructured{} // YAML file (relative) → documents
+	var files []string
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
+		files = append(files, rel)
+		if ext := filepath.Ext(path); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			docs[rel] = e2eutil.Objects(t, string(b))
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		b = nsLine.ReplaceAllFunc(b, func(m []byte) []byte {
-			sub := nsLine.FindSubmatch(m)
-			orig := string(sub[2])
-			nss[orig] = prefix + "-" + orig
-			return []byte(string(sub[1]) + nss[orig])
-		})
-		return os.WriteFile(target, b, 0o644)
+		return nil
 	})
 	if err != nil {
-		t.Fatalf("copy example %s: %v", name, err)
+		t.Fatalf("copy example %s: %v", src, err)
 	}
-	var list []string
-	for _, ns := range nss {
-		list = append(list, ns)
+	for _, rel := range files {
+		for _, d := range docs[rel] {
+			var gv, kind string
+			var spec map[string]any
+			var resources []any
+			switch d.GroupVersionKind() {
+			case schema.GroupVersionKind{Group: "typekro.dev", Version: "v1alpha1", Kind: "Composition"}:
+				gv, _, _ = unstructured.NestedString(d.Object, "spec", "apiVersion")
+				kind, _, _ = unstructured.NestedString(d.Object, "spec", "kind")
+				spec, _, _ = unstructured.NestedMap(d.Object, "spec", "schema", "spec")
+				resources, _, _ = unstructured.NestedSlice(d.Object, "spec", "resources")
+			case e2eutil.RGDGVK:
+				group, ok, _ := unstructured.NestedString(d.Object, "spec", "schema", "group")
+				if !ok {
+					group = "kro.run" // KRO's default group
+				}
+				version, _, _ := unstructured.NestedString(d.Object, "spec", "schema", "apiVersion")
+				gv = group + "/" + version
+				kind, _, _ = unstructured.NestedString(d.Object, "spec", "schema", "kind")
+				spec, _, _ = unstructured.NestedMap(d.Object, "spec", "schema", "spec")
+				resources, _, _ = unstructured.NestedSlice(d.Object, "spec", "resources")
+			default:
+				continue
+			}
+			g, err := schema.ParseGroupVersion(gv)
+			if err != nil || kind == "" {
+				t.Fatalf("%s: %s %s defines no valid kind (%q %q)", rel, d.GetKind(), d.GetName(), gv, kind)
+			}
+			ex.Kinds[schema.GroupKind{Group: g.Group, Kind: kind}] = spec
+			ex.Definitions = append(ex.Definitions, d.GetName())
+			ex.Resources += len(resources)
+		}
 	}
-	deleteNamespacesAtEnd(t, list...)
-	return dst, nss
+	for _, rel := range files {
+		target := filepath.Join(ex.Dir, rel)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(src, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		moved := false
+		for _, d := range docs[rel] {
+			if spec, ok := ex.Kinds[d.GroupVersionKind().GroupKind()]; ok {
+				moved = true
+				orig := d.GetNamespace()
+				if ns := mapNS(orig); orig != "" {
+					d.SetNamespace(ns)
+				}
+				if _, hasField := spec["namespace"]; hasField {
+					v, ok, _ := unstructured.NestedString(d.Object, "spec", "namespace")
+					if !ok {
+						v = orig
+					}
+					if err := unstructured.SetNestedField(d.Object, mapNS(v), "spec", "namespace"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ex.Instances = append(ex.Instances, d)
+			}
+			y, err := yaml.Marshal(d.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(y))
+		}
+		if moved {
+			b = []byte(strings.Join(out, "---\n"))
+		}
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ex
+}
+
+// createdByApply names test namespaces "e2e-<random>-<original>" (and
+// "…-default" for instances without one) for apply --create-namespace to
+// create; they are deleted when the test ends.
+func createdByApply(t testing.TB) func(string) string {
+	prefix := fmt.Sprintf("e2e-%05x", rand.IntN(1<<20))
+	return func(orig string) string {
+		if orig == "" {
+			orig = "default"
+		}
+		ns := prefix + "-" + orig
+		deleteNamespacesAtEnd(t, ns)
+		return ns
+	}
+}
+
+// inNamespace puts every instance in ns.
+func inNamespace(ns string) func(string) string {
+	return func(string) string { return ns }
 }
 
 // deleteNamespacesAtEnd removes namespaces that typekro apply
