@@ -1,10 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/spf13/pflag"
+	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
@@ -44,6 +50,17 @@ func (o *applyOptions) runDirect() error {
 	}
 	defer cancel()
 	e.FieldManager, e.Out, e.Progress = o.FieldManager, o.streams.Out, o.streams.ErrOut
+	inputs := direct.Objects(res, &direct.Result{})
+	missing, err := missingInstanceNamespaces(ctx, e, res, inputs)
+	if err != nil {
+		return deployError(err)
+	}
+	for _, ns := range missing {
+		if !o.CreateNamespace {
+			return Fail(fmt.Errorf("namespace %q not found (used by %s); create it or pass --create-namespace", ns.obj.GetName(), ns.user))
+		}
+		inputs = append(inputs, render.Object{Role: render.RoleNamespace, Object: ns.obj})
+	}
 	d := newDeployer(e, o.FieldManager, o.streams.Out, o.streams.ErrOut)
 	notes, err := d.DryRun(ctx, offline.Resources, o.ForceConflicts)
 	if err != nil {
@@ -51,10 +68,6 @@ func (o *applyOptions) runDirect() error {
 	}
 	for _, n := range notes {
 		fmt.Fprintln(o.streams.ErrOut, "note:", n)
-	}
-	var inputs []render.Object
-	for _, obj := range direct.Objects(res, &direct.Result{}) {
-		inputs = append(inputs, obj)
 	}
 	if len(inputs) > 0 {
 		if _, err := e.Apply(ctx, &deploy.Set{Objects: inputs}, deploy.ApplyOptions{Force: o.ForceConflicts, DryRun: o.DryRun == "server", CreateNamespaces: o.CreateNamespace, Wait: true}); err != nil {
@@ -146,4 +159,40 @@ func (o *deleteOptions) runDirect() error {
 	d := newDeployer(e, deploy.DefaultFieldManager, o.streams.Out, o.streams.ErrOut)
 	_, err = d.Delete(ctx, res.Instances)
 	return deployError(err)
+}
+
+type missingNamespace struct {
+	obj  *unstructured.Unstructured
+	user string // the first instance in it
+}
+
+// missingInstanceNamespaces lists the instances' namespaces that neither
+// exist nor are among the inputs: direct mode writes each instance's
+// ApplySet parent there first.
+func missingInstanceNamespaces(ctx context.Context, e *deploy.Engine, res *compile.Result, inputs []render.Object) ([]missingNamespace, error) {
+	seen := map[string]bool{}
+	for _, in := range inputs {
+		if in.Role == render.RoleNamespace {
+			seen[in.Object.GetName()] = true
+		}
+	}
+	var out []missingNamespace
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	for _, inst := range res.Instances {
+		ns := inst.Object.GetNamespace()
+		if ns == "" || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		_, err := e.Dynamic.Resource(gvr).Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+			out = append(out, missingNamespace{obj, direct.InstanceRef(inst.Object)})
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", ns, err)
+		}
+	}
+	return out, nil
 }

@@ -121,3 +121,6 @@ func (d *Definition) NewInstance(obj *unstructured.Unstructured) (*Instance, err
 	}
 	return &Instance{Object: u, Definition: d}, nil
 }
+
+// Namespaced reports whether the definition's instances are namespaced.
+func (d *Definition) Namespaced() bool { return d.inst.namespaced }

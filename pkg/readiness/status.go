@@ -15,7 +15,10 @@ import (
 // generation and status. Managed fields, spec and other metadata are left
 // out so `-o yaml` stays readable and stable.
 func StatusView(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	md := map[string]any{"name": obj.GetName(), "generation": obj.GetGeneration()}
+	md := map[string]any{"name": obj.GetName()}
+	if g := obj.GetGeneration(); g != 0 { // 0: not from the server (direct mode)
+		md["generation"] = g
+	}
 	if ns := obj.GetNamespace(); ns != "" {
 		md["namespace"] = ns
 	}
@@ -56,7 +59,11 @@ func WriteHuman(w io.Writer, objs []*unstructured.Unstructured) error {
 		if state == "" {
 			state = "no state"
 		}
-		fmt.Fprintf(w, "%s: %s (generation %d)\n", Ref(obj), state, obj.GetGeneration())
+		if g := obj.GetGeneration(); g != 0 {
+			fmt.Fprintf(w, "%s: %s (generation %d)\n", Ref(obj), state, g)
+		} else { // direct mode: no object on the server, no generation
+			fmt.Fprintf(w, "%s: %s\n", Ref(obj), state)
+		}
 		if obj.GetDeletionTimestamp() != nil {
 			fmt.Fprintf(w, "  being deleted; finalizers: %s\n", strings.Join(obj.GetFinalizers(), ", "))
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kubernetes-sigs/kro/pkg/graph"
+	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,6 +61,8 @@ type InstanceResult struct {
 	// Waiting lists node ids not ready (or not resolvable), with why.
 	Waiting []string
 	Pruned  []string
+	// parentUID is the UID of the instance's ApplySet parent.
+	parentUID types.UID
 }
 
 func (d *Deployer) printf(w io.Writer, format string, args ...any) {
@@ -111,6 +114,15 @@ func (d *Deployer) ssa(ctx context.Context, u *unstructured.Unstructured, force,
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	out, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts)
+	if err != nil && !dryRun && apierrors.IsNotFound(err) && u.GetNamespace() != "" {
+		// The namespace does not exist yet. Another resource of the
+		// instance may create it (KRO orders only by references, and
+		// retries): wait for it, until the timeout.
+		if werr := d.waitNamespace(ctx, u.GetNamespace(), subject(u)); werr != nil {
+			return nil, "", werr
+		}
+		out, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts)
+	}
 	if err != nil {
 		hint := ""
 		if apierrors.IsConflict(err) {
@@ -126,6 +138,21 @@ func (d *Deployer) ssa(ctx context.Context, u *unstructured.Unstructured, force,
 		action = "unchanged"
 	}
 	return out, action, nil
+}
+
+var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// waitNamespace waits until namespace ns exists.
+func (d *Deployer) waitNamespace(ctx context.Context, ns, user string) error {
+	d.printf(d.Progress, "%s: waiting for namespace %s to exist\n", user, ns)
+	err := readiness.Watch(ctx, d.Dynamic, namespaces, "", ns, func(obj *unstructured.Unstructured) bool { return obj != nil })
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: namespace %s does not exist: %w", user, ns, err)
+	}
+	return nil
 }
 
 // subject names an object like kubectl: "deployment.apps/web -n prod".
@@ -178,7 +205,7 @@ func (d *Deployer) Apply(ctx context.Context, insts []*compile.Instance, o Optio
 	g, gctx := errgroup.WithContext(ctx)
 	for i, inst := range insts {
 		g.Go(func() error {
-			r, err := d.applyInstance(gctx, inst, o)
+			r, err := d.applyInstance(gctx, inst, o, nil)
 			out[i] = r
 			if err != nil {
 				return fmt.Errorf("%s: %w", direct.InstanceRef(inst.Object), err)
@@ -194,6 +221,16 @@ type event struct {
 	node  string
 	index int
 	obj   *unstructured.Unstructured
+	// From a nested instance's run: its parent's UID, or why it failed.
+	uid types.UID
+	err error
+}
+
+// nest is how a nested instance hangs off the outer one: the labels that
+// make its parent configmap a member of the outer ApplySet.
+type nest struct {
+	labels map[string]string
+	depth  int
 }
 
 type nodeState struct {
@@ -207,19 +244,42 @@ func nodeGK(n *graph.Node) schema.GroupKind {
 	return n.Template.GroupVersionKind().GroupKind()
 }
 
-func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o Options) (*InstanceResult, error) {
+var configMapGK = schema.GroupKind{Kind: "ConfigMap"}
+
+// memberKind is the kind of the objects a node writes: a nested
+// instance is represented by its parent configmap.
+func memberKind(def *compile.Definition, n *graph.Node) schema.GroupKind {
+	if def.Composed[n.Meta.ID] != nil {
+		return configMapGK
+	}
+	return nodeGK(n)
+}
+
+// memberKinds are the kinds an instance's ApplySet may hold.
+func memberKinds(def *compile.Definition) sets.Set[schema.GroupKind] {
+	kinds := sets.New[schema.GroupKind]()
+	for _, n := range def.Graph.Nodes {
+		if n.Meta.Type == graph.NodeTypeResource || n.Meta.Type == graph.NodeTypeCollection {
+			kinds.Insert(memberKind(def, n))
+		}
+	}
+	return kinds
+}
+
+func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o Options, parent *nest) (*InstanceResult, error) {
 	start := time.Now()
 	g := inst.Definition.Graph
 	inv := newInventory(inst, d.DefaultNamespace)
+	if parent != nil {
+		inv.memberOf = parent.labels
+		if parent.depth > direct.MaxNesting {
+			return nil, fmt.Errorf("instances nested more than %d deep", direct.MaxNesting)
+		}
+	}
 	if err := d.loadInventory(ctx, inv); err != nil {
 		return nil, err
 	}
-	kinds := sets.New[schema.GroupKind]()
-	for _, n := range g.Nodes {
-		if n.Meta.Type == graph.NodeTypeResource || n.Meta.Type == graph.NodeTypeCollection {
-			kinds.Insert(nodeGK(n))
-		}
-	}
+	kinds := memberKinds(inst.Definition)
 	nss := sets.New(inv.namespace)
 	// The parent records the union of old and new kinds before any member
 	// is written, so an interrupted apply never leaves untracked objects.
@@ -227,6 +287,14 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		return nil, err
 	}
 	recorded := nss.Union(inv.namespaces)
+	// The instance's UID is its parent's, as KRO's is its custom resource's
+	// (random.seededString(n, schema.metadata.uid) stays stable).
+	inst = &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
+	inst.Object.SetUID(inv.uid)
+	depth := 0
+	if parent != nil {
+		depth = parent.depth
+	}
 
 	states := map[string]*nodeState{}
 	for _, id := range g.TopologicalOrder {
@@ -247,7 +315,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			_ = readiness.Watch(wctx, d.Dynamic, gvr, u.GetNamespace(), u.GetName(), func(obj *unstructured.Unstructured) bool {
 				if obj != nil {
 					select {
-					case events <- event{id, i, obj.DeepCopy()}:
+					case events <- event{node: id, index: i, obj: obj.DeepCopy()}:
 					case <-wctx.Done():
 						return true
 					}
@@ -256,6 +324,46 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			})
 		}()
 		return nil
+	}
+	// An externalRef to another composition's instance watches its parent.
+	watchInstance := func(id string, ref *unstructured.Unstructured) {
+		ns, name := parentRef(ref)
+		if ns == "" {
+			ns = inv.namespace
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = readiness.Watch(wctx, d.Dynamic, configMaps, ns, name, func(cm *unstructured.Unstructured) bool {
+				if obj := instanceFromParent(cm, ref.GroupVersionKind()); obj != nil {
+					select {
+					case events <- event{node: id, obj: obj}:
+					case <-wctx.Done():
+						return true
+					}
+				}
+				return false
+			})
+		}()
+	}
+	// A nested instance is deployed by a run of its own; its hydrated
+	// instance is the node's observed object once it is ready.
+	runNested := func(id string, i int, child *compile.Instance, labels map[string]string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := d.applyInstance(wctx, child, o, &nest{labels: labels, depth: depth + 1})
+			ev := event{node: id, index: i, err: err}
+			if err != nil {
+				ev.err = fmt.Errorf("%s: %w", direct.InstanceRef(child.Object), err)
+			} else {
+				ev.obj, ev.uid = r.Instance, r.parentUID
+			}
+			select {
+			case events <- ev:
+			case <-wctx.Done():
+			}
+		}()
 	}
 	applied := sets.New[types.UID]()
 
@@ -299,14 +407,16 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			}
 			if st.applied {
 				n.SetObserved(present(st.live))
-				if n.Spec.Meta.Type == graph.NodeTypeExternal || equalDesired(desired, st.sent) {
+				// Nested instances are not re-applied mid-run: their own run
+				// owns them until it ends.
+				if n.Spec.Meta.Type == graph.NodeTypeExternal || inst.Definition.Composed[n.Spec.Meta.ID] != nil || equalDesired(desired, st.sent) {
 					continue
 				}
 			}
 			batch = append(batch, n)
 		}
 		if len(batch) > 0 {
-			if err := d.applyBatch(ctx, inst, inv, recorded, batch, states, o, applied, watch); err != nil {
+			if err := d.applyBatch(ctx, inst, inv, recorded, batch, states, o, applied, watchers{watch, watchInstance, runNested}); err != nil {
 				return nil, err
 			}
 		}
@@ -344,11 +454,15 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		}
 		select {
 		case ev := <-events:
-			observe(states, ev)
+			if err := observe(states, applied, ev); err != nil {
+				return nil, err
+			}
 			for drained := false; !drained; {
 				select {
 				case ev := <-events:
-					observe(states, ev)
+					if err := observe(states, applied, ev); err != nil {
+						return nil, err
+					}
 				default:
 					drained = true
 				}
@@ -358,36 +472,84 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		}
 	}
 	res := d.result(rt, inst, states)
+	recordedKinds := kinds.Union(inv.kinds)
 	if o.Prune {
-		pruned, err := d.prune(ctx, g, inv, kinds, recorded, applied)
+		pruned, err := d.prune(ctx, inst.Definition, inv, kinds, recorded, applied)
 		res.Pruned = pruned
 		if err != nil {
 			return res, err
 		}
-		if err := d.writeInventory(ctx, inv, inst.Object, kinds, recorded, false); err != nil {
-			return res, err
-		}
+		recordedKinds = kinds
 	}
+	// The parent keeps the hydrated status for externalRefs and status.
+	inv.status, _ = res.Instance.Object["status"].(map[string]any)
+	if err := d.writeInventory(ctx, inv, inst.Object, recordedKinds, recorded, false); err != nil {
+		return res, err
+	}
+	res.parentUID = inv.uid
 	return res, nil
 }
 
+// watchers start what follows a node after it is applied.
+type watchers struct {
+	object   func(id string, i int, u *unstructured.Unstructured) error
+	instance func(id string, ref *unstructured.Unstructured)
+	nested   func(id string, i int, child *compile.Instance, labels map[string]string)
+}
+
 // applyBatch applies resolved nodes concurrently and starts their watches.
-func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *inventory, recorded sets.Set[string], batch []*runtime.Node, states map[string]*nodeState, o Options, applied sets.Set[types.UID], watch func(string, int, *unstructured.Unstructured) error) error {
+func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *inventory, recorded sets.Set[string], batch []*runtime.Node, states map[string]*nodeState, o Options, applied sets.Set[types.UID], w watchers) error {
 	type item struct {
 		n   *runtime.Node
 		i   int
 		obj *unstructured.Unstructured
 	}
 	var items []item
+	type child struct {
+		id     string
+		i      int
+		inst   *compile.Instance
+		labels map[string]string
+	}
+	var children []child
 	newNS := false
 	for _, n := range batch {
 		desired, _ := n.GetDesired()
+		id := n.Spec.Meta.ID
+		nested := inst.Definition.Composed[id]
 		if n.Spec.Meta.Type == graph.NodeTypeExternal {
 			// Read, never written: watch it like any other input.
-			states[n.Spec.Meta.ID].live = make([]*unstructured.Unstructured, len(desired))
-			states[n.Spec.Meta.ID].applied = true
-			if err := watch(n.Spec.Meta.ID, 0, desired[0]); err != nil {
+			states[id].live = make([]*unstructured.Unstructured, len(desired))
+			states[id].applied = true
+			if nested != nil {
+				w.instance(id, desired[0])
+				continue
+			}
+			if err := w.object(id, 0, desired[0]); err != nil {
 				return err
+			}
+			continue
+		}
+		if nested != nil && n.Spec.Meta.Type != graph.NodeTypeExternalCollection {
+			states[id].live = make([]*unstructured.Unstructured, len(desired))
+			states[id].sent = desired
+			for i, des := range desired {
+				ci, err := nested.NewInstance(des)
+				if err != nil {
+					return fmt.Errorf("resource %q: %w", id, err)
+				}
+				if ci.Object.GetNamespace() == "" && nested.Namespaced() {
+					ci.Object.SetNamespace(inv.namespace)
+				}
+				// The nested parent is a member of this ApplySet, labelled
+				// with the node it stands for (for delete order). Not with
+				// KRO's instance labels: it is not what KRO would create.
+				labels := map[string]string{ApplySetPartOfLabel: inv.id, metadata.NodeIDLabel: id}
+				if ns := ci.Object.GetNamespace(); !recorded.Has(ns) {
+					recorded.Insert(ns)
+					newNS = true
+				}
+				children = append(children, child{id, i, ci, labels})
 			}
 			continue
 		}
@@ -410,9 +572,13 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		}
 	}
 	if newNS {
-		if err := d.writeInventory(ctx, inv, inst.Object, inv.written.Union(kindsOf(batch)), recorded, false); err != nil {
+		if err := d.writeInventory(ctx, inv, inst.Object, inv.written.Union(kindsOf(inst.Definition, batch)), recorded, false); err != nil {
 			return err
 		}
+	}
+	for _, c := range children {
+		d.printf(d.Progress, "%s: %s: deploying nested instance %s\n", direct.InstanceRef(inst.Object), c.id, direct.InstanceRef(c.inst.Object))
+		w.nested(c.id, c.i, c.inst, c.labels)
 	}
 	lives := make([]*unstructured.Unstructured, len(items))
 	eg, ectx := errgroup.WithContext(ctx)
@@ -437,7 +603,7 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		if st.applied {
 			continue // re-applied after its inputs changed: already watched
 		}
-		if err := watch(it.n.Spec.Meta.ID, it.i, it.obj); err != nil {
+		if err := w.object(it.n.Spec.Meta.ID, it.i, it.obj); err != nil {
 			return err
 		}
 	}
@@ -451,10 +617,10 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 	return nil
 }
 
-func kindsOf(batch []*runtime.Node) sets.Set[schema.GroupKind] {
+func kindsOf(def *compile.Definition, batch []*runtime.Node) sets.Set[schema.GroupKind] {
 	out := sets.New[schema.GroupKind]()
 	for _, n := range batch {
-		out.Insert(nodeGK(n.Spec))
+		out.Insert(memberKind(def, n.Spec))
 	}
 	return out
 }
@@ -469,12 +635,19 @@ func present(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	return out
 }
 
-func observe(states map[string]*nodeState, ev event) {
+func observe(states map[string]*nodeState, applied sets.Set[types.UID], ev event) error {
+	if ev.err != nil {
+		return ev.err
+	}
+	if ev.uid != "" {
+		applied.Insert(ev.uid)
+	}
 	st := states[ev.node]
 	if st == nil || ev.index >= len(st.live) {
-		return
+		return nil
 	}
 	st.live[ev.index] = ev.obj
+	return nil
 }
 
 // equalDesired reports whether a node's desired objects are the ones last

@@ -40,6 +40,10 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 	if err := d.loadInventory(ctx, inv); err != nil {
 		return nil, err
 	}
+	if inv.exists {
+		inst = &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
+		inst.Object.SetUID(inv.uid)
+	}
 	// readyWhen gates when apply writes a resource, not what it holds.
 	g := direct.ContentGraph(inst.Definition.Graph)
 	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
@@ -68,7 +72,7 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 		id, kind := n.Spec.Meta.ID, n.Spec.Template.GetKind()
 		typ := n.Spec.Meta.Type
 		if typ == graph.NodeTypeResource || typ == graph.NodeTypeCollection {
-			kinds.Insert(nodeGK(n.Spec))
+			kinds.Insert(memberKind(inst.Definition, n.Spec))
 		}
 		ignored, err := n.IsIgnored()
 		if err != nil {
@@ -92,6 +96,49 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 			}
 			pendingNodes[id] = true
 			addPending(direct.Explain(ref, n, g, observed, pendingNodes, err)...)
+			continue
+		}
+		if def := inst.Definition.Composed[id]; def != nil {
+			// Another composition's instance: nested ones are diffed as
+			// instances of their own, and observed (like externalRefs to
+			// one) through their ApplySet parent.
+			var fed []*unstructured.Unstructured
+			for _, des := range desired {
+				if typ != graph.NodeTypeExternal {
+					child, err := def.NewInstance(des)
+					if err != nil {
+						return nil, fmt.Errorf("resource %q: %w", id, err)
+					}
+					if child.Object.GetNamespace() == "" && def.Namespaced() {
+						child.Object.SetNamespace(inst.Object.GetNamespace())
+					}
+					ds, err := d.Diff(ctx, c, child, force)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, ds...)
+					des = child.Object
+				}
+				live, err := d.readInstance(ctx, des)
+				if err != nil {
+					return nil, err
+				}
+				if live == nil && typ == graph.NodeTypeExternal {
+					pendingNodes[id] = true
+					addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "externalRef to " + direct.InstanceRef(des) + ", not applied in direct mode yet"})
+					break
+				}
+				if live == nil {
+					live = des
+				} else {
+					rendered.Insert(objKey(&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": inventoryName(des), "namespace": des.GetNamespace()}}}))
+				}
+				fed = append(fed, live)
+			}
+			if !pendingNodes[id] {
+				observed[id] = fed
+				n.SetObserved(fed)
+			}
 			continue
 		}
 		if typ == graph.NodeTypeExternal {

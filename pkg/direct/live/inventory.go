@@ -43,7 +43,24 @@ type inventory struct {
 	exists          bool
 	// written are the kinds last recorded on the parent by this run.
 	written sets.Set[schema.GroupKind]
+	// uid is the parent's UID, which direct mode gives the instance as its
+	// metadata.uid (KRO's instances have the UID of their custom resource).
+	uid types.UID
+	// status is the instance's hydrated status, kept on the parent so
+	// externalRefs from other compositions and status can read it.
+	status map[string]any
+	// memberOf labels a nested instance's parent as a member of the outer
+	// instance's ApplySet (with KRO's labels for the outer node).
+	memberOf map[string]string
 }
+
+// Data keys of the parent configmap: the instance's kind and name, its
+// spec and its last hydrated status (JSON).
+const (
+	dataInstance = "instance"
+	dataSpec     = "spec"
+	dataStatus   = "status"
+)
 
 func inventoryName(inst *unstructured.Unstructured) string {
 	n := "typekro-" + strings.ToLower(inst.GetKind()) + "-" + inst.GetName()
@@ -79,6 +96,10 @@ func (d *Deployer) loadInventory(ctx context.Context, inv *inventory) error {
 		return fmt.Errorf("configmap %s/%s exists and is not typekro's ApplySet parent (label %s)", inv.namespace, inv.name, ApplySetIDLabel)
 	}
 	inv.exists = true
+	inv.uid = cm.GetUID()
+	if s, ok, _ := unstructured.NestedString(cm.Object, "data", dataStatus); ok {
+		_ = json.Unmarshal([]byte(s), &inv.status)
+	}
 	ann := cm.GetAnnotations()
 	for _, s := range splitList(ann[ApplySetGroupKinds]) {
 		inv.kinds.Insert(schema.ParseGroupKind(s))
@@ -113,20 +134,32 @@ func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *uns
 	}
 	sort.Strings(gks)
 	extra := sets.List(nss.Clone().Delete(inv.namespace, ""))
+	labels := map[string]any{}
+	for k, v := range inv.memberOf {
+		labels[k] = v
+	}
+	labels[ApplySetIDLabel] = inv.id
+	labels["app.kubernetes.io/managed-by"] = "typekro"
+	spec, _ := json.Marshal(inst.Object["spec"])
+	data := map[string]any{dataInstance: inst.GroupVersionKind().GroupKind().String() + "/" + inst.GetName(), dataSpec: string(spec)}
+	if inv.status != nil {
+		status, _ := json.Marshal(inv.status)
+		data[dataStatus] = string(status)
+	}
 	cm := map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{
 			"name": inv.name, "namespace": inv.namespace,
-			"labels": map[string]any{ApplySetIDLabel: inv.id, "app.kubernetes.io/managed-by": "typekro"},
+			"labels": labels,
 			"annotations": map[string]any{
 				ApplySetTooling:    Tooling,
 				ApplySetGroupKinds: strings.Join(gks, ","),
 				ApplySetNamespaces: strings.Join(extra, ","),
 			},
 		},
-		"data": map[string]any{"instance": inst.GroupVersionKind().GroupKind().String() + "/" + inst.GetName()},
+		"data": data,
 	}
-	data, err := json.Marshal(cm)
+	body, err := json.Marshal(cm)
 	if err != nil {
 		return err
 	}
@@ -135,9 +168,12 @@ func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *uns
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	_, err = d.Dynamic.Resource(configMaps).Namespace(inv.namespace).Patch(ctx, inv.name, types.ApplyPatchType, data, opts)
+	out, err := d.Dynamic.Resource(configMaps).Namespace(inv.namespace).Patch(ctx, inv.name, types.ApplyPatchType, body, opts)
 	if err != nil {
 		return fmt.Errorf("ApplySet parent configmap/%s -n %s: %w", inv.name, inv.namespace, err)
+	}
+	if !dryRun {
+		inv.uid = out.GetUID()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +26,10 @@ import (
 // runtime resolves each node in order, the live object is read and fed
 // back, readiness is checked, and the status expressions are evaluated.
 func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*InstanceResult, error) {
+	inst, err := d.withUID(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
 	rt, err := runtime.FromGraph(inst.Definition.Graph, compile.GraphConfig, runtime.WithInstance(inst.Object))
 	if err != nil {
 		return nil, err
@@ -46,6 +51,14 @@ func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*Instan
 		if err != nil {
 			st.last = err.Error()
 			continue
+		}
+		live, err := d.observeComposed(ctx, inst, n, desired)
+		if err != nil {
+			return nil, err
+		}
+		if live != nil {
+			st.live = live
+			desired = nil
 		}
 		for _, des := range desired {
 			ri, _, err := d.client(des)
@@ -76,8 +89,62 @@ func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*Instan
 	return d.result(rt, inst, states), nil
 }
 
+// withUID gives the instance its ApplySet parent's UID, as apply did.
+func (d *Deployer) withUID(ctx context.Context, inst *compile.Instance) (*compile.Instance, error) {
+	inv := newInventory(inst, d.DefaultNamespace)
+	if err := d.loadInventory(ctx, inv); err != nil || !inv.exists {
+		return inst, err
+	}
+	out := &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
+	out.Object.SetUID(inv.uid)
+	return out, nil
+}
+
+// observeComposed reads the live state of a node whose kind is another
+// composition's: a nested instance is observed recursively, an
+// externalRef is read from its parent configmap. It returns nil (and no
+// error) for other nodes; a nested instance not ready yet yields no object.
+func (d *Deployer) observeComposed(ctx context.Context, inst *compile.Instance, n *runtime.Node, desired []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	def := inst.Definition.Composed[n.Spec.Meta.ID]
+	if def == nil {
+		return nil, nil
+	}
+	live := []*unstructured.Unstructured{}
+	for _, des := range desired {
+		if n.Spec.Meta.Type == graph.NodeTypeExternal {
+			obj, err := d.readInstance(ctx, des)
+			if err != nil {
+				return nil, err
+			}
+			if obj != nil {
+				live = append(live, obj)
+			}
+			continue
+		}
+		child, err := def.NewInstance(des)
+		if err != nil {
+			return nil, fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
+		}
+		if child.Object.GetNamespace() == "" && def.Namespaced() {
+			child.Object.SetNamespace(inst.Object.GetNamespace())
+		}
+		r, err := d.Observe(ctx, child)
+		if err != nil {
+			return nil, err
+		}
+		if r.Ready {
+			live = append(live, r.Instance)
+		}
+	}
+	return live, nil
+}
+
 // nodeOrder maps node ids to their topological position.
-func nodeOrder(g *graph.Graph) map[string]int {
+func nodeOrder(def *compile.Definition) map[string]int {
+	if def == nil {
+		return nil
+	}
+	g := def.Graph
 	pos := make(map[string]int, len(g.TopologicalOrder))
 	for i, id := range g.TopologicalOrder {
 		pos[id] = i
@@ -87,8 +154,10 @@ func nodeOrder(g *graph.Graph) map[string]int {
 
 // deleteInWaves deletes objects in reverse dependency order (objects of
 // unknown nodes first, as KRO prunes), waiting for each wave to be gone.
-func (d *Deployer) deleteInWaves(ctx context.Context, g *graph.Graph, objs []*unstructured.Unstructured) ([]string, error) {
-	pos := nodeOrder(g)
+// A nested instance's members go before its parent configmap. def may be
+// nil (the composition is unknown): then there is one wave.
+func (d *Deployer) deleteInWaves(ctx context.Context, def *compile.Definition, objs []*unstructured.Unstructured) ([]string, error) {
+	pos := nodeOrder(def)
 	waves := map[int][]*unstructured.Unstructured{}
 	for _, o := range objs {
 		p, ok := pos[o.GetLabels()[metadata.NodeIDLabel]]
@@ -107,6 +176,13 @@ func (d *Deployer) deleteInWaves(ctx context.Context, g *graph.Graph, objs []*un
 	for _, k := range keys {
 		var targets []readiness.Target
 		for _, o := range waves[k] {
+			if isNestedParent(o) {
+				del, err := d.deleteNested(ctx, def, o)
+				deleted = append(deleted, del...)
+				if err != nil {
+					return deleted, err
+				}
+			}
 			ri, gvr, err := d.client(o)
 			if err != nil {
 				return deleted, err
@@ -128,7 +204,7 @@ func (d *Deployer) deleteInWaves(ctx context.Context, g *graph.Graph, objs []*un
 }
 
 // prune deletes members of the inventory that this apply did not write.
-func (d *Deployer) prune(ctx context.Context, g *graph.Graph, inv *inventory, kinds sets.Set[schema.GroupKind], nss sets.Set[string], keep sets.Set[types.UID]) ([]string, error) {
+func (d *Deployer) prune(ctx context.Context, def *compile.Definition, inv *inventory, kinds sets.Set[schema.GroupKind], nss sets.Set[string], keep sets.Set[types.UID]) ([]string, error) {
 	all, err := d.members(ctx, inv, kinds, nss)
 	if err != nil {
 		return nil, err
@@ -139,15 +215,19 @@ func (d *Deployer) prune(ctx context.Context, g *graph.Graph, inv *inventory, ki
 			stale = append(stale, o)
 		}
 	}
-	return d.deleteInWaves(ctx, g, stale)
+	return d.deleteInWaves(ctx, def, stale)
 }
 
 // Delete removes every member of each instance's inventory in reverse
 // dependency order, then the inventory itself.
 func (d *Deployer) Delete(ctx context.Context, insts []*compile.Instance) ([]string, error) {
 	var deleted []string
+	// Instances that use other compositions' instances go first, as
+	// resources that use others do within an instance.
+	insts = slices.Clone(insts)
+	slices.Reverse(insts)
+	sort.SliceStable(insts, func(i, j int) bool { return rank(insts[i].Definition, 0) > rank(insts[j].Definition, 0) })
 	for _, inst := range insts {
-		g := inst.Definition.Graph
 		inv := newInventory(inst, d.DefaultNamespace)
 		if err := d.loadInventory(ctx, inv); err != nil {
 			return deleted, err
@@ -156,15 +236,11 @@ func (d *Deployer) Delete(ctx context.Context, insts []*compile.Instance) ([]str
 			d.printf(d.Progress, "%s: not deployed in direct mode (no configmap/%s -n %s)\n", direct.InstanceRef(inst.Object), inv.name, inv.namespace)
 			continue
 		}
-		kinds := sets.New[schema.GroupKind]()
-		for _, n := range g.Nodes {
-			kinds.Insert(nodeGK(n))
-		}
-		objs, err := d.members(ctx, inv, kinds, sets.New[string]())
+		objs, err := d.members(ctx, inv, memberKinds(inst.Definition), sets.New[string]())
 		if err != nil {
 			return deleted, err
 		}
-		del, err := d.deleteInWaves(ctx, g, objs)
+		del, err := d.deleteInWaves(ctx, inst.Definition, objs)
 		deleted = append(deleted, del...)
 		if err != nil {
 			return deleted, fmt.Errorf("%s: %w", direct.InstanceRef(inst.Object), err)
@@ -176,6 +252,17 @@ func (d *Deployer) Delete(ctx context.Context, insts []*compile.Instance) ([]str
 		d.printf(d.Out, "configmap/%s -n %s deleted (ApplySet parent)\n", inv.name, inv.namespace)
 	}
 	return deleted, nil
+}
+
+// rank is how deep a definition's use of other definitions goes.
+func rank(def *compile.Definition, depth int) int {
+	r := 0
+	for _, c := range def.Composed {
+		if depth < direct.MaxNesting {
+			r = max(r, 1+rank(c, depth+1))
+		}
+	}
+	return r
 }
 
 // Summary is a one-line account of an instance result.
