@@ -61,9 +61,11 @@ holds only the instances' status, and the change set moves to stderr.
   kubectl typekro apply examples/webapp --dry-run=server
   kubectl typekro apply apps/ -n staging --timeout 2m -o yaml
   kubectl typekro apply apps/ --force-conflicts`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Paths = args
+			var err error
+			if o.Paths, err = o.paths(args); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}

@@ -43,9 +43,11 @@ Objects already gone are reported as "not found".
 ` + exitCodeDoc,
 		Example: `  kubectl typekro delete examples/webapp
   kubectl typekro delete examples/webapp/instances --keep-rgd`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Paths = args
+			var err error
+			if o.Paths, err = o.paths(args); err != nil {
+				return err
+			}
 			if err := o.inputOptions.Validate(); err != nil {
 				return err
 			}

@@ -50,9 +50,11 @@ Exit codes (like kubectl diff and flux diff):
 		Example: `  kubectl typekro diff examples/webapp
   kubectl typekro diff apps/ -n staging
   kubectl typekro diff --mode direct examples/webapp`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Paths = args
+			var err error
+			if o.Paths, err = o.paths(args); err != nil {
+				return err
+			}
 			if err := o.inputOptions.Validate(); err != nil {
 				return err
 			}

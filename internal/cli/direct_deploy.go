@@ -112,10 +112,10 @@ func instancesOf(results []*live.InstanceResult) []*unstructured.Unstructured {
 
 // runDirect recomputes each instance's status from the live objects.
 func (o *statusOptions) runDirect() error {
-	if len(o.Files) == 0 {
+	if len(o.Filenames) == 0 {
 		return Usage(fmt.Errorf("--mode direct needs -f PATH: the status expressions come from the composition"))
 	}
-	ns, res, err := o.load(o.Files, o.flags)
+	ns, res, err := o.load(o.Filenames, o.flags)
 	if err != nil {
 		return err
 	}

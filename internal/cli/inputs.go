@@ -14,12 +14,14 @@ import (
 
 // inputOptions are the flags every command that reads compositions shares.
 type inputOptions struct {
+	Filenames    []string
 	CRDDirs      []string
 	Schemas      string
 	FeatureGates string
 }
 
 func (o *inputOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringSliceVarP(&o.Filenames, "filename", "f", nil, "files or directories to read, like the arguments (kubectl style; - is stdin)")
 	fs.StringSliceVar(&o.CRDDirs, "crds", nil, "files or directories with CRDs of custom kinds used in templates (not rendered)")
 	fs.StringVar(&o.Schemas, "schemas", "builtin", "where resource schemas come from: builtin (embedded Kubernetes v1.36 OpenAPI v3, offline) or cluster (live discovery)")
 	fs.StringVar(&o.FeatureGates, "kro-feature-gates", "", "KRO feature gates your controller runs with, e.g. CELOmitFunction=true")
@@ -35,6 +37,15 @@ func (o *inputOptions) Validate() error {
 		}
 	}
 	return nil
+}
+
+// paths are the inputs: the arguments, then -f.
+func (o *inputOptions) paths(args []string) ([]string, error) {
+	out := append(append([]string{}, args...), o.Filenames...)
+	if len(out) == 0 {
+		return nil, Usage(fmt.Errorf("no inputs: give files or directories as arguments or with -f"))
+	}
+	return out, nil
 }
 
 // Compile loads paths (plus --crds) and checks them.

@@ -52,7 +52,6 @@ and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
   kubectl typekro render examples/ --output-dir deploy/ --check
   kubectl typekro render --target flux --output-dir clusters/prod/apps apps/
   kubectl typekro render --target argocd .`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -77,8 +76,10 @@ and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
 	return cmd
 }
 
-func (o *renderOptions) Complete(args []string) error {
-	o.Paths = args
+func (o *renderOptions) Complete(args []string) (err error) {
+	if o.Paths, err = o.paths(args); err != nil {
+		return err
+	}
 	o.Namespace = namespaceFlag(o.flags)
 	return nil
 }

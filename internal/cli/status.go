@@ -31,7 +31,6 @@ type statusOptions struct {
 	streams genericiooptions.IOStreams
 
 	Args          []string
-	Files         []string
 	AllNamespaces bool
 	Output        string
 	Watch         bool
@@ -70,7 +69,6 @@ Exit codes: 0 shown, 1 an object was not found, 2 usage error or cluster unreach
 	}
 	fs := cmd.Flags()
 	o.inputOptions.AddFlags(fs)
-	fs.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories whose RGDs and instances to show")
 	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: objects in every namespace")
 	fs.StringVarP(&o.Output, "output", "o", "", "yaml or json (default: readable text)")
 	fs.BoolVarP(&o.Watch, "watch", "w", false, "print the status again whenever it changes")
@@ -86,7 +84,7 @@ func (o *statusOptions) Validate() error {
 	if o.Output != "" && o.Output != "yaml" && o.Output != "json" {
 		return Usage(fmt.Errorf("--output must be yaml or json, not %q", o.Output))
 	}
-	if len(o.Files) > 0 && len(o.Args) > 0 {
+	if len(o.Filenames) > 0 && len(o.Args) > 0 {
 		return Usage(fmt.Errorf("give either -f PATH or TYPE/NAME arguments, not both"))
 	}
 	return nil
@@ -120,7 +118,7 @@ func (o *statusOptions) Run() error {
 	var refs []*ref
 	var missing []string
 	switch {
-	case len(o.Files) > 0:
+	case len(o.Filenames) > 0:
 		refs, missing, err = o.fromFiles(ctx, e, ns)
 	case len(o.Args) > 0:
 		refs, err = o.fromArgs()
@@ -154,7 +152,7 @@ func (o *statusOptions) Run() error {
 
 // fromFiles finds the RGDs and instances of the inputs in the cluster.
 func (o *statusOptions) fromFiles(ctx context.Context, e *deploy.Engine, ns string) ([]*ref, []string, error) {
-	res, err := o.Compile(o.Files, ns, o.flags)
+	res, err := o.Compile(o.Filenames, ns, o.flags)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -27,9 +27,11 @@ FILE:LINE: Kind/name: field.path: message.
 ` + exitCodeDoc,
 		Example: `  kubectl typekro validate examples/
   kubectl typekro validate apps/ --crds crds/`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Paths = args
+			var err error
+			if o.Paths, err = o.paths(args); err != nil {
+				return err
+			}
 			if err := o.inputOptions.Validate(); err != nil {
 				return err
 			}
