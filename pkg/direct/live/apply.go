@@ -224,6 +224,9 @@ type event struct {
 	// From a nested instance's run: its parent's UID, or why it failed.
 	uid types.UID
 	err error
+	// From an externalRef collection: all it selects now.
+	list   []*unstructured.Unstructured
+	isList bool
 }
 
 // nest is how a nested instance hangs off the outer one: the labels that
@@ -325,6 +328,18 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		}()
 		return nil
 	}
+	watchList := func(id string, c collection) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readiness.WatchList(wctx, d.Dynamic, c.gvr, c.namespace, c.selector, func(items []*unstructured.Unstructured) {
+				select {
+				case events <- event{node: id, list: items, isList: true}:
+				case <-wctx.Done():
+				}
+			})
+		}()
+	}
 	// An externalRef to another composition's instance watches its parent.
 	watchInstance := func(id string, ref *unstructured.Unstructured) {
 		ns, name := parentRef(ref)
@@ -409,14 +424,14 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 				n.SetObserved(present(st.live))
 				// Nested instances are not re-applied mid-run: their own run
 				// owns them until it ends.
-				if n.Spec.Meta.Type == graph.NodeTypeExternal || inst.Definition.Composed[n.Spec.Meta.ID] != nil || equalDesired(desired, st.sent) {
+				if t := n.Spec.Meta.Type; t == graph.NodeTypeExternal || t == graph.NodeTypeExternalCollection || inst.Definition.Composed[n.Spec.Meta.ID] != nil || equalDesired(desired, st.sent) {
 					continue
 				}
 			}
 			batch = append(batch, n)
 		}
 		if len(batch) > 0 {
-			if err := d.applyBatch(ctx, inst, inv, recorded, batch, states, o, applied, watchers{watch, watchInstance, runNested}); err != nil {
+			if err := d.applyBatch(ctx, inst, inv, recorded, batch, states, o, applied, watchers{watch, watchList, watchInstance, runNested}); err != nil {
 				return nil, err
 			}
 		}
@@ -493,6 +508,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 // watchers start what follows a node after it is applied.
 type watchers struct {
 	object   func(id string, i int, u *unstructured.Unstructured) error
+	list     func(id string, c collection)
 	instance func(id string, ref *unstructured.Unstructured)
 	nested   func(id string, i int, child *compile.Instance, labels map[string]string)
 }
@@ -554,7 +570,18 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 			continue
 		}
 		if n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
-			return fmt.Errorf("resource %q: externalRef collections are not supported in direct mode", n.Spec.Meta.ID)
+			// Listed now, so nothing resolves against an empty list, then
+			// followed like any other input.
+			c, err := d.collectionOf(desired[0])
+			if err != nil {
+				return fmt.Errorf("resource %q: %w", id, err)
+			}
+			if states[id].live, err = d.list(ctx, c); err != nil {
+				return fmt.Errorf("resource %q: %w", id, err)
+			}
+			states[id].applied = true
+			w.list(id, c)
+			continue
 		}
 		states[n.Spec.Meta.ID].live = make([]*unstructured.Unstructured, len(desired))
 		states[n.Spec.Meta.ID].sent = desired
@@ -643,6 +670,10 @@ func observe(states map[string]*nodeState, applied sets.Set[types.UID], ev event
 		applied.Insert(ev.uid)
 	}
 	st := states[ev.node]
+	if st != nil && ev.isList {
+		st.live = ev.list
+		return nil
+	}
 	if st == nil || ev.index >= len(st.live) {
 		return nil
 	}

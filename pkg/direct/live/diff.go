@@ -86,9 +86,6 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 		if ignored {
 			continue
 		}
-		if typ == graph.NodeTypeExternalCollection {
-			return nil, fmt.Errorf("resource %q: externalRef collections are not supported in direct mode", id)
-		}
 		desired, err := n.GetDesired()
 		if err != nil {
 			if !runtime.IsDataPending(err) {
@@ -96,6 +93,18 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 			}
 			pendingNodes[id] = true
 			addPending(direct.Explain(ref, n, g, observed, pendingNodes, err)...)
+			continue
+		}
+		if typ == graph.NodeTypeExternalCollection {
+			// Read, never written: what it selects now.
+			c, err := d.collectionOf(desired[0])
+			if err == nil {
+				observed[id], err = d.list(ctx, c)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("resource %q: %w", id, err)
+			}
+			n.SetObserved(observed[id])
 			continue
 		}
 		if def := inst.Definition.Composed[id]; def != nil {

@@ -56,9 +56,23 @@ func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*Instan
 		if err != nil {
 			return nil, err
 		}
+		if n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
+			c, err := d.collectionOf(desired[0])
+			if err == nil {
+				live, err = d.list(ctx, c)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
+			}
+		}
 		if live != nil {
 			st.live = live
 			desired = nil
+			if len(live) == 0 && n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
+				st.applied, st.ready = true, true // selects nothing: ready, as in KRO
+				n.SetObserved(live)
+				continue
+			}
 		}
 		for _, des := range desired {
 			ri, _, err := d.client(des)
