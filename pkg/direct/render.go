@@ -169,7 +169,7 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 				return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
 			}
 			pendingNodes[id] = true
-			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + waitsOn(n, pendingNodes, err)})
+			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + WaitsOn(n, pendingNodes, err)})
 			continue
 		}
 		if ignored {
@@ -273,8 +273,9 @@ func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, 
 	obj.SetLabels(labels)
 }
 
-// waitsOn names the pending dependencies of a node, or the runtime's message.
-func waitsOn(n *runtime.Node, pendingNodes map[string]bool, err error) string {
+// WaitsOn names the pending dependencies of a node, or the runtime's
+// message when none is.
+func WaitsOn(n *runtime.Node, pendingNodes map[string]bool, err error) string {
 	var deps []string
 	for _, d := range n.Spec.Meta.Dependencies {
 		if pendingNodes[d] {

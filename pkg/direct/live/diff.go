@@ -3,8 +3,6 @@ package live
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/kubernetes-sigs/kro/pkg/graph"
@@ -80,7 +78,7 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 				return nil, fmt.Errorf("resource %q: %w", id, err)
 			}
 			pendingNodes[id] = true
-			addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + pendingDeps(n, pendingNodes, err)})
+			addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + direct.WaitsOn(n, pendingNodes, err)})
 			continue
 		}
 		if ignored {
@@ -267,20 +265,4 @@ func diffObject(ctx context.Context, c *client.Client, obj *unstructured.Unstruc
 		return od, nil, nil
 	}
 	return od, merged, nil
-}
-
-// pendingDeps names the pending dependencies of a node, or the runtime's
-// message when none is.
-func pendingDeps(n *runtime.Node, pendingNodes map[string]bool, err error) string {
-	var deps []string
-	for _, d := range n.Spec.Meta.Dependencies {
-		if pendingNodes[d] {
-			deps = append(deps, d)
-		}
-	}
-	if len(deps) == 0 {
-		return err.Error()
-	}
-	sort.Strings(deps)
-	return "resource(s) " + strings.Join(deps, ", ") + " (themselves pending)"
 }
