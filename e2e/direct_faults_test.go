@@ -95,3 +95,73 @@ spec:
 		t.Fatalf("delete: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestDirectInvalidWritesNothing: input that fails offline validation, and
+// input only the API server rejects (found by the server-side dry run
+// before any write), leave the namespace untouched, ApplySet parent
+// included.
+func TestDirectInvalidWritesNothing(t *testing.T) {
+	const rgd = `apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: pairs.e2e.typekro.dev
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Pair
+    group: e2e.typekro.dev
+    spec:
+      name: string
+      replicas: integer | default=1 minimum=0
+  resources:
+    - id: config
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.spec.name}-config
+        data:
+          replicas: ${string(schema.spec.replicas)}
+    - id: app
+      template:
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: ${schema.spec.name}
+        spec:
+          ports:
+            - port: 80
+`
+	for _, tc := range []struct {
+		name, spec string
+		stderr     []string
+	}{
+		{"offline: schema", "name: good\n  replicas: -1", []string{"pair.yaml:8: Pair/p: spec.replicas"}},
+		{"server: object name", "name: Bad_Name", []string{"pair.yaml:1: Pair/", `: resource "app": service/Bad_Name`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := e2eutil.Namespace(t)
+			dir := t.TempDir()
+			writeFile(t, dir, "rgd.yaml", rgd)
+			writeFile(t, dir, "pair.yaml", "apiVersion: e2e.typekro.dev/v1alpha1\nkind: Pair\nmetadata:\n  name: p\n  namespace: "+ns+"\nspec:\n  "+tc.spec+"\n")
+			r := typekro(t, 1, "apply", "--mode", "direct", dir, "--timeout", "1m")
+			mustContain(t, "stderr", r.Stderr, tc.stderr...)
+			if r.Stdout != "" {
+				t.Errorf("stdout not empty:\n%s", r.Stdout)
+			}
+			cms := e2eutil.Clients(t).ResourceFor(t, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns)
+			list, err := cms.List(t.Context(), metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cm := range list.Items {
+				if cm.GetName() != "kube-root-ca.crt" {
+					t.Errorf("written although the input is invalid: configmap/%s", cm.GetName())
+				}
+			}
+			if svcs := names(t, schema.GroupVersionKind{Version: "v1", Kind: "Service"}, ns); len(svcs) > 0 {
+				t.Errorf("written although the input is invalid: services %v", svcs)
+			}
+		})
+	}
+}

@@ -187,7 +187,7 @@ func (d *Deployer) DryRun(ctx context.Context, objs []direct.Resource, force boo
 			case meta.IsNoMatchError(errors.Unwrap(err)) || apierrors.IsNotFound(err):
 				notes = append(notes, "not dry-run (kind or namespace does not exist yet): "+subject(r.Object))
 			default:
-				errs = append(errs, err.Error())
+				errs = append(errs, origin(r)+": "+err.Error())
 			}
 			return nil
 		})
@@ -197,6 +197,16 @@ func (d *Deployer) DryRun(ctx context.Context, objs []direct.Resource, force boo
 		return notes, fmt.Errorf("server-side dry run failed, nothing was written:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return notes, nil
+}
+
+// origin names where a resource comes from: the instance's file and line
+// (when it was read from one), the instance and the node.
+func origin(r direct.Resource) string {
+	s := fmt.Sprintf("%s: resource %q", direct.InstanceRef(r.Instance.Object), r.NodeID)
+	if doc := r.Instance.Doc; doc != nil {
+		s = fmt.Sprintf("%s:%d: %s", doc.File, doc.Line(""), s)
+	}
+	return s
 }
 
 // Apply deploys every instance (concurrently: instances are independent).
