@@ -430,23 +430,33 @@ func snapshot(t *testing.T, mode string, ex *example, uids map[string]string, le
 
 // settledSnapshot is the KRO-mode snapshot once every nested instance (an
 // instance another instance made) is ACTIVE too: apply waits only for the
-// instances of the inputs, and KRO reports an instance ACTIVE when its
-// nested instances exist, before they have made their resources.
+// instances of the inputs, and KRO reports an instance ACTIVE as soon as
+// its nested instances exist (saas-multi-tenant's TenantApplication is in
+// ERROR until its namespace exists). The snapshot is the one taken after
+// a snapshot whose nested instances were all ACTIVE (a snapshot lists the
+// resources one by one, a nested instance may turn ACTIVE meanwhile) and
+// has no other nested instances.
 func settledSnapshot(t *testing.T, ex *example, uids map[string]string, lengths []int) *side {
 	t.Helper()
 	var s *side
+	var active []string // nested instances ACTIVE in the previous snapshot
 	e2eutil.WaitFor(t, 2*time.Minute, func(context.Context) (bool, error) {
 		s = snapshot(t, "KRO", ex, uids, lengths)
+		if reflect.DeepEqual(s.nested, active) {
+			return true, nil
+		}
 		var notActive []string
 		for _, k := range s.nested {
 			if st := state(s.nestedObjs[k]); st != "ACTIVE" {
 				notActive = append(notActive, k+" "+st)
 			}
 		}
+		active = nil
 		if len(notActive) > 0 {
 			return false, fmt.Errorf("nested instances not ACTIVE: %v", notActive)
 		}
-		return true, nil
+		active = s.nested
+		return len(active) == 0, nil
 	})
 	return s
 }
