@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/typekro/kubectl-typekro/e2e/e2eutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestDirectKilledApplyConverges kills `apply --mode direct` with SIGKILL
@@ -164,4 +167,85 @@ spec:
 			}
 		})
 	}
+}
+
+// A gate the test opens: readyWhen holds once the ConfigMap is annotated,
+// and the second resource depends on the gate.
+const gateRGD = `apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: gates.e2e.typekro.dev
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Gate
+    group: e2e.typekro.dev
+    spec: {}
+  resources:
+    - id: gate
+      readyWhen:
+        - ${gate.metadata.?annotations[?"e2e.typekro.dev/open"].orValue("") == "yes"}
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.metadata.name}-gate
+    - id: after
+      template:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ${schema.metadata.name}-after
+        data:
+          gate: ${gate.metadata.name}
+`
+
+// TestDirectInterruptedApplyContinues: Ctrl-C (SIGINT) and --timeout in the
+// middle of a wait stop apply with exit 1, naming what it waited for; a
+// later apply continues where they stopped.
+func TestDirectInterruptedApplyContinues(t *testing.T) {
+	ns := e2eutil.Namespace(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "rgd.yaml", gateRGD)
+	writeFile(t, dir, "gate.yaml", "apiVersion: e2e.typekro.dev/v1alpha1\nkind: Gate\nmetadata:\n  name: g\n  namespace: "+ns+"\nspec: {}\n")
+	cms := e2eutil.Clients(t).ResourceFor(t, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns)
+
+	cmd := exec.Command(e2eutil.TypekroBin(t), "apply", "--mode", "direct", dir, "--timeout", "2m")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	e2eutil.WaitFor(t, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := cms.Get(ctx, "g-gate", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := <-exited
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("apply after Ctrl-C: %v, want exit 1\n%s", err, stderr.String())
+	}
+	mustContain(t, "stderr after Ctrl-C", stderr.String(), "interrupted", "gate (ConfigMap/g-gate)", "e2e.typekro.dev/open")
+	if get(t, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, "g-after") != nil {
+		t.Fatal("the dependent ConfigMap exists although its dependency never became ready")
+	}
+
+	r := typekro(t, 1, "apply", "--mode", "direct", dir, "--timeout", "2s")
+	mustContain(t, "stderr after --timeout", r.Stderr, "timed out waiting", "gate (ConfigMap/g-gate)")
+
+	patch := []byte(`{"metadata":{"annotations":{"e2e.typekro.dev/open":"yes"}}}`)
+	if _, err := cms.Patch(t.Context(), "g-gate", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	typekro(t, 0, "apply", "--mode", "direct", dir, "--timeout", "1m")
+	after := get(t, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, "g-after")
+	if after == nil {
+		t.Fatal("the dependent ConfigMap was not created once the gate opened")
+	}
+	typekro(t, 0, "delete", "--mode", "direct", dir)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,6 +83,9 @@ func (o *applyOptions) runDirect() error {
 	results, err := d.Apply(ctx, res.Instances, live.Options{Force: o.ForceConflicts, Prune: o.direct.Prune})
 	if err != nil {
 		o.printDirect(results)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("--timeout %s reached: %w", o.Timeout, err)
+		}
 		return deployError(err)
 	}
 	fmt.Fprintf(o.streams.ErrOut, "%d instance(s) ready in %s\n", len(results), time.Since(start).Round(100*time.Millisecond))

@@ -493,7 +493,11 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 				}
 			}
 		case <-ctx.Done():
-			return d.result(rt, inst, states), fmt.Errorf("timed out waiting: %s", strings.Join(waiting(nodes, states), "; "))
+			left := strings.Join(waiting(nodes, states), "; ")
+			if errors.Is(ctx.Err(), context.Canceled) { // Ctrl-C or SIGTERM: a rerun continues from here
+				return d.result(rt, inst, states), fmt.Errorf("stopped while waiting (%s): %w", left, ctx.Err())
+			}
+			return d.result(rt, inst, states), fmt.Errorf("timed out waiting: %s", left)
 		}
 	}
 	res := d.result(rt, inst, states)
