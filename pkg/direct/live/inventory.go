@@ -95,17 +95,10 @@ func (d *Deployer) loadInventory(ctx context.Context, inv *inventory) error {
 	if cm.GetLabels()[ApplySetIDLabel] != inv.id {
 		return fmt.Errorf("configmap %s/%s exists and is not typekro's ApplySet parent (label %s)", inv.namespace, inv.name, ApplySetIDLabel)
 	}
-	inv.exists = true
-	inv.uid = cm.GetUID()
+	parsed := inventoryOf(cm)
+	inv.exists, inv.uid, inv.kinds, inv.namespaces = true, parsed.uid, parsed.kinds, parsed.namespaces
 	if s, ok, _ := unstructured.NestedString(cm.Object, "data", dataStatus); ok {
 		_ = json.Unmarshal([]byte(s), &inv.status)
-	}
-	ann := cm.GetAnnotations()
-	for _, s := range splitList(ann[ApplySetGroupKinds]) {
-		inv.kinds.Insert(schema.ParseGroupKind(s))
-	}
-	for _, s := range splitList(ann[ApplySetNamespaces]) {
-		inv.namespaces.Insert(s)
 	}
 	return nil
 }
