@@ -112,6 +112,13 @@ func kroModuleDir(t testing.TB) string {
 // compares every object created for them field by field; render --mode
 // direct must match KRO's objects in every field it renders.
 //
+// The objects are found by KRO's label kro.run/instance-namespace (typekro
+// direct mode sets it too) in every listable resource, cluster-scoped or in
+// any namespace (saas-multi-tenant's objects are in the namespace it
+// creates). Objects of kinds the example defines (instances made by
+// instances, e.g. saas-multi-tenant's TenantApplication) exist only in KRO
+// mode and are not compared; what they create is.
+//
 // Per example, the two runs are sequential: KRO mode (apply, snapshot,
 // delete, wait until all is gone), then direct mode (apply, snapshot,
 // delete --mode direct, wait until all is gone). Examples create
@@ -285,8 +292,8 @@ func conformance(t *testing.T, c conformanceCase) {
 	if len(kro.nested)+len(dir.nested) > 0 {
 		t.Logf("instances made by instances (not compared: direct mode has no CRDs for them): KRO %v, direct %v", kro.nested, dir.nested)
 	}
-	t.Logf("%s: %d instances, %d objects by KRO, %d by direct mode, %d rendered objects checked (%d nested instances rendered); %s (%s waiting for examples of the same kinds)",
-		c.name, len(exK.Instances), len(kro.objs), len(dir.objs), rendered, nestedRendered,
+	t.Logf("%s: %d instances, %d objects by KRO %v, %d by direct mode, %d rendered objects checked (%d nested instances rendered); %s (%s waiting for examples of the same kinds)",
+		c.name, len(exK.Instances), len(kro.objs), sets.List(sets.KeySet(kro.objs)), len(dir.objs), rendered, nestedRendered,
 		time.Since(start).Round(100*time.Millisecond), waited.Round(100*time.Millisecond))
 }
 
