@@ -2,7 +2,6 @@ package readiness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -15,10 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // Target is one object to wait for.
@@ -172,11 +171,28 @@ func (w *Waiter) report(t Target, o Outcome) {
 	}
 }
 
+// reconnectBackoff paces a watch's re-list and re-watch after the API
+// server went away (restart, upgrade, dropped connection). client-go's
+// default (0.8s doubling to 30s, jitter 1.0: up to a minute between two
+// attempts) suits controllers that run for days; a CLI waiting on a few
+// objects would stay blind for up to a minute after the server is back, and
+// could hit --timeout although the object got ready meanwhile (seen in the
+// e2e cluster: ready 59s after a 25s outage ended). Attempts are at most
+// 3s apart here (2s cap, jitter 0.5): one cheap list of one object each.
+var reconnectBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: 2 * time.Second, Steps: 10}
+
 // Watch calls observe with the object's current state (nil when it does
 // not exist) and then after every change, until observe returns true or
-// ctx ends. It lists and watches through an informer: a dropped watch is
-// resumed, and an expired resource version triggers a re-list, so a long
-// wait survives API server restarts and connection resets.
+// ctx ends. A reflector lists and watches the one object: a dropped watch
+// is resumed, an expired resource version triggers a re-list, and errors
+// (connection refused while the API server restarts) are retried with
+// reconnectBackoff until ctx ends, so a long wait survives API server
+// restarts and connection resets. A re-list also reports the state the
+// object reached while the server was unreachable. Watch returns nil when
+// observe is done or ctx ends (the caller's deadline is not a watch
+// failure); the error result is kept for callers. It runs a reflector of
+// its own rather than an informer (watchtools.UntilWithSync) because only
+// a reflector takes a backoff.
 func Watch(ctx context.Context, client dynamic.Interface, gvr schema.GroupVersionResource, namespace, name string, observe func(*unstructured.Unstructured) bool) error {
 	ri := client.Resource(gvr).Namespace(namespace)
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
@@ -187,45 +203,140 @@ func Watch(ctx context.Context, client dynamic.Interface, gvr schema.GroupVersio
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
-			return ri.Watch(ctx, o)
+			w, err := ri.Watch(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return quietAfter(ctx, w), nil
 		},
 	}
-	// After the initial sync the informer replays the listed object as an
-	// Added event, possibly after the store has moved on; observing the store
-	// here too would show states out of order. So the store only answers
-	// "absent" (no event would ever say so), and events do the rest.
-	pre := func(store cache.Store) (bool, error) {
-		_, exists, err := store.GetByKey(key(namespace, name))
-		if err != nil || exists {
-			return false, err
-		}
-		return observe(nil), nil
-	}
-	cond := func(ev watch.Event) (bool, error) {
-		switch ev.Type {
-		case watch.Deleted:
-			return observe(nil), nil
-		case watch.Added, watch.Modified:
-			u, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				return false, nil
-			}
-			return observe(u), nil
-		case watch.Error:
-			return false, fmt.Errorf("watch %s: %v", gvr.Resource, ev.Object)
-		}
-		return false, nil
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	store := &observingStore{name: name, observe: observe, done: cancel}
+	backoff := reconnectBackoff
 	// The wrapper tells the reflector whether the client can stream the
 	// initial list over the watch (WatchList); fake clients cannot.
-	_, err := watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(lw, client), &unstructured.Unstructured{}, pre, cond)
-	if err != nil && ctx.Err() != nil {
-		return nil // the caller's deadline or cancellation, not a watch failure
+	r := cache.NewReflectorWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), &unstructured.Unstructured{}, store, cache.ReflectorOptions{
+		Name:    "wait for " + gvr.Resource + " " + key(namespace, name), // names it in client-go's log lines
+		Backoff: &backoff,
+	})
+	r.RunWithContext(ctx) // returns once ctx is cancelled: by observe, or by the caller
+	return nil
+}
+
+// observingStore is the reflector's store for Watch: instead of keeping
+// objects it passes every state of the one watched object to observe, in
+// the order the reflector sees them. Replace (a list, also the re-list
+// after a reconnect) reports the object or its absence; watch events
+// report changes. Once observe returns true nothing more is reported.
+type observingStore struct {
+	name    string
+	observe func(*unstructured.Unstructured) bool
+	done    context.CancelFunc
+
+	mu       sync.Mutex
+	finished bool
+}
+
+func (s *observingStore) report(obj any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished {
+		return nil
 	}
-	if errors.Is(err, watchtools.ErrWatchClosed) {
-		return fmt.Errorf("watch of %s %s closed", gvr.Resource, key(namespace, name))
+	var u *unstructured.Unstructured
+	if obj != nil {
+		var ok bool
+		if u, ok = obj.(*unstructured.Unstructured); !ok {
+			return fmt.Errorf("unexpected object %T", obj)
+		}
 	}
-	return err
+	if s.observe(u) {
+		s.finished = true
+		s.done()
+	}
+	return nil
+}
+
+func (s *observingStore) Add(obj any) error    { return s.report(obj) }
+func (s *observingStore) Update(obj any) error { return s.report(obj) }
+func (s *observingStore) Delete(any) error     { return s.report(nil) }
+func (s *observingStore) Resync() error        { return nil }
+
+func (s *observingStore) Replace(list []any, _ string) error {
+	for _, obj := range list {
+		// The list is filtered by name; check anyway.
+		if u, ok := obj.(*unstructured.Unstructured); ok && u.GetName() == s.name {
+			return s.report(u)
+		}
+	}
+	return s.report(nil)
+}
+
+// quietWatch passes on the events of a watch until its request's context
+// ends, and nothing after. Ending a wait (observe done, or the caller's
+// deadline) cancels the watch request; the stream then fails with "context
+// canceled", and the reflector, when it reads that before its own stop
+// signal, prints "Warning: watch ended with error" (or "very short watch")
+// on the user's stderr after a wait that went fine. Withholding the
+// stream's end once the context is done leaves the reflector only its stop
+// signal to see.
+type quietWatch struct {
+	w      watch.Interface
+	out    chan watch.Event
+	stop   chan struct{}
+	done   chan struct{} // closed when forward returns
+	once   sync.Once
+	closed bool // out closed by forward; read after done
+}
+
+func quietAfter(ctx context.Context, w watch.Interface) *quietWatch {
+	q := &quietWatch{w: w, out: make(chan watch.Event), stop: make(chan struct{}), done: make(chan struct{})}
+	go q.forward(ctx)
+	return q
+}
+
+func (q *quietWatch) forward(ctx context.Context) {
+	defer close(q.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.stop:
+			return
+		case ev, ok := <-q.w.ResultChan():
+			if ctx.Err() != nil {
+				return // the end of the stream caused by the cancellation
+			}
+			if !ok {
+				// Closed by the server (restart, timeout): the reflector
+				// must see it to watch again.
+				q.closed = true
+				close(q.out)
+				return
+			}
+			select {
+			case q.out <- ev:
+			case <-ctx.Done():
+				return
+			case <-q.stop:
+				return
+			}
+		}
+	}
+}
+
+func (q *quietWatch) ResultChan() <-chan watch.Event { return q.out }
+
+func (q *quietWatch) Stop() {
+	q.once.Do(func() {
+		close(q.stop)
+		q.w.Stop()
+		<-q.done
+		if !q.closed {
+			close(q.out)
+		}
+	})
 }
 
 func key(namespace, name string) string {
