@@ -52,7 +52,7 @@ e2e_moddir = $$(cd $(E2E_DIR)/tools && $(GO) mod download -json $(1)@$(2) | sed 
 # on $(TEST_EXTRA)).
 TEST_EXTRA += e2e
 
-.PHONY: e2e-tools e2e-cluster-bin cluster-up cluster-down cluster-status e2e
+.PHONY: e2e-tools e2e-cluster-bin cluster-up cluster-down cluster-status cluster-restart-apiserver e2e
 
 e2e-tools: $(K8S_DIR)/.built $(ETCD_DIR)/.built $(KWOK_DIR)/.built $(KRO_DIR)/.built
 
@@ -110,6 +110,10 @@ cluster-down: e2e-cluster-bin
 cluster-status: e2e-cluster-bin
 	@$(E2E_CLUSTER) status --state-dir=$(E2E_STATE)
 
+# Restarts the kube-apiserver of the running cluster (same port, PKI, data).
+cluster-restart-apiserver: e2e-cluster-bin
+	@$(E2E_CLUSTER) restart --state-dir=$(E2E_STATE) --component=kube-apiserver
+
 # Starts a fresh cluster, runs the e2e module's tests against it and always
 # stops the cluster again; the exit code is the one of `cluster up` or `go test`.
 e2e: e2e-tools e2e-cluster-bin build
@@ -117,8 +121,9 @@ e2e: e2e-tools e2e-cluster-bin build
 	trap '$(E2E_CLUSTER) down --state-dir=$(E2E_STATE); exit 130' INT TERM; \
 	$(E2E_CLUSTER) up $(E2E_CLUSTER_FLAGS) || rc=$$?; \
 	if [ $$rc -eq 0 ]; then \
-	  ( cd $(E2E_DIR) && KUBECONFIG=$(E2E_STATE)/kubeconfig \
+	  ( cd $(E2E_DIR) && KUBECONFIG=$(abspath $(E2E_STATE))/kubeconfig \
 	    TYPEKRO_BIN=$(ROOT)/bin/kubectl-typekro KUBECTL=$(E2E_KUBECTL) \
+	    E2E_CLUSTER=$(E2E_CLUSTER) E2E_STATE=$(abspath $(E2E_STATE)) \
 	    GO=$(GO) ./run-tests.sh $(E2E_TEST_FLAGS) ) || rc=$$?; \
 	  if [ $$rc -ne 0 ]; then $(E2E_CLUSTER) logs --state-dir=$(E2E_STATE) --tail=$(E2E_LOG_TAIL); fi; \
 	fi; \

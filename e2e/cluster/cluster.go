@@ -501,6 +501,11 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--requestheader-username-headers=X-Remote-User",
 		"--proxy-client-cert-file="+pki.FrontProxyClientCert,
 		"--proxy-client-key-file="+pki.FrontProxyClientKey,
+		// On SIGTERM, end watches at once (clients see the stream close and
+		// re-watch) instead of letting the HTTP server's graceful shutdown
+		// wait for them up to --request-timeout (60s): Restart and Down stop
+		// the apiserver in about a second instead of SIGKILLing it after 15s.
+		"--shutdown-watch-termination-grace-period=5s",
 	); err != nil {
 		return err
 	}

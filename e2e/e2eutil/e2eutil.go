@@ -8,6 +8,9 @@
 //	KUBECONFIG   admin kubeconfig of the cluster (required)
 //	TYPEKRO_BIN  the kubectl-typekro binary under test (required by RunTypekro)
 //	KUBECTL      kubectl binary (optional; default: kubectl from PATH)
+//	E2E_CLUSTER  the cluster CLI (e2e/cmd/cluster) that started the cluster and
+//	E2E_STATE    its state directory, $E2E_STATE/kubeconfig being $KUBECONFIG
+//	             (required by RestartAPIServer)
 package e2eutil
 
 import (

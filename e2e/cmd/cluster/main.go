@@ -4,11 +4,16 @@
 //	cluster down   [--state-dir DIR]
 //	cluster status [--state-dir DIR]
 //	cluster logs   [--state-dir DIR] [--tail N]
+//	cluster restart [--state-dir DIR] [--component kube-apiserver] [--timeout D]
 //
 // The state dir defaults to .cache/cluster under the repository root (found
 // by walking up to the directory holding e2e/go.mod). `up` restarts: it stops
 // whatever a previous `up` in the same state dir left running first. The
 // started components keep running after `up` returns; `down` stops them.
+// `restart` stops one component of a running cluster and starts it again
+// with the same arguments (same port, PKI and data), waits until it is ready
+// and records the new PID (only the kube-apiserver, for the e2e test of
+// waits that survive an API server restart).
 // make/e2e.mk passes all paths; use `make cluster-up` / `make cluster-down`.
 package main
 
@@ -45,6 +50,8 @@ func main() {
 		err = status(args)
 	case "logs":
 		err = logs(args)
+	case "restart":
+		err = restart(args)
 	default:
 		usage()
 	}
@@ -55,7 +62,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: cluster up|down|status|logs [flags] (see -h of each subcommand)")
+	fmt.Fprintln(os.Stderr, "usage: cluster up|down|status|logs|restart [flags] (see -h of each subcommand)")
 	os.Exit(2)
 }
 
@@ -116,6 +123,22 @@ func down(args []string) error {
 	fs, stateDir := newFlags("down")
 	_ = fs.Parse(args)
 	return cluster.Down(*stateDir)
+}
+
+func restart(args []string) error {
+	fs, stateDir := newFlags("restart")
+	component := fs.String("component", cluster.APIServer, "component to restart (only "+cluster.APIServer+")")
+	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the component to be ready again")
+	_ = fs.Parse(args)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	begin := time.Now()
+	p, err := cluster.Restart(ctx, *stateDir, *component)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s restarted in %.1fs (pid %d)\n", p.Name, time.Since(begin).Seconds(), p.PID)
+	return nil
 }
 
 func status(args []string) error {
