@@ -4,12 +4,16 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"strconv"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
@@ -61,6 +65,9 @@ dependency order and waits until things are really ready. Progress goes to stder
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl typekro"},
 	}
 	flags.AddFlags(root.PersistentFlags())
+	var verbosity int
+	root.PersistentFlags().IntVarP(&verbosity, "v", "v", 0, "client-go log level (klog), as in kubectl; at 0 client-go's own messages (e.g. watch reconnects) stay off stderr")
+	root.PersistentPreRun = func(*cobra.Command, []string) { configureKlog(verbosity) }
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
@@ -79,6 +86,18 @@ dependency order and waits until things are really ready. Progress goes to stder
 	// GitOps: the KRM function for kustomize.
 	root.AddCommand(newFnCommand(streams))
 	return root
+}
+
+// configureKlog silences client-go's klog lines (a dropped watch during an
+// API server restart is retried, not news) unless -v asks for them.
+func configureKlog(v int) {
+	if v <= 0 {
+		klog.SetLogger(logr.Discard())
+		return
+	}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("v", strconv.Itoa(v))
 }
 
 // Execute runs the root command and returns the process exit code.

@@ -171,6 +171,25 @@ func (w *Waiter) report(t Target, o Outcome) {
 	}
 }
 
+// listWatch lists and watches ri with the options narrowed by narrow; the
+// watch goes quiet once its request's context ends.
+func listWatch(ri dynamic.ResourceInterface, narrow func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			narrow(&o)
+			return ri.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			narrow(&o)
+			w, err := ri.Watch(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return quietAfter(ctx, w), nil
+		},
+	}
+}
+
 // reconnectBackoff paces a watch's re-list and re-watch after the API
 // server went away (restart, upgrade, dropped connection). client-go's
 // default (0.8s doubling to 30s, jitter 1.0: up to a minute between two
@@ -196,20 +215,7 @@ var reconnectBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 2,
 func Watch(ctx context.Context, client dynamic.Interface, gvr schema.GroupVersionResource, namespace, name string, observe func(*unstructured.Unstructured) bool) error {
 	ri := client.Resource(gvr).Namespace(namespace)
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return ri.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			w, err := ri.Watch(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			return quietAfter(ctx, w), nil
-		},
-	}
+	lw := listWatch(ri, func(o *metav1.ListOptions) { o.FieldSelector = sel })
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	store := &observingStore{name: name, observe: observe, done: cancel}

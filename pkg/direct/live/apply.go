@@ -251,6 +251,7 @@ type nodeState struct {
 	live                 []*unstructured.Unstructured
 	sent                 []*unstructured.Unstructured // desired objects last applied
 	last                 string
+	reported             string // the last waiting line printed
 }
 
 func nodeGK(n *graph.Node) schema.GroupKind {
@@ -467,6 +468,11 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			case errors.Is(err, runtime.ErrWaitingForReadiness):
 				allReady, st.ready = false, false
 				st.last = err.Error()
+				// Say what it waits for, once per change, like kro mode.
+				if line := st.last + lastConditions(st.live); line != st.reported {
+					st.reported = line
+					d.printf(d.Progress, "%s: waiting for %s%s (%s): %s\n", direct.InstanceRef(inst.Object), n.Spec.Meta.ID, objectNames(st.live), time.Since(start).Round(100*time.Millisecond), line)
+				}
 			default:
 				return nil, err
 			}
