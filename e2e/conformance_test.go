@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 )
 
@@ -493,16 +494,14 @@ func deleteGeneratedCRDs(t *testing.T, ex *example) {
 		}
 	}
 	for _, name := range names {
-		for {
+		// Polled under ctx, not t.Context(): this also runs in cleanups.
+		err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			_, err := crds.Get(ctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				break
-			}
-			if ctx.Err() != nil {
-				t.Errorf("CRD %s not deleted within a minute: %v", name, err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			t.Errorf("CRD %s not deleted within a minute: %v", name, err)
+			return
 		}
 	}
 }

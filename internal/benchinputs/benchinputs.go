@@ -8,6 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
+
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
 
 // Composition has five resources, as in DESIGN.md's render budget.
@@ -73,4 +77,29 @@ func Write(dir string, n int) error {
 		fmt.Fprintf(&sb, "---\napiVersion: bench.example.com/v1\nkind: BenchApp\nmetadata:\n  name: app-%04d\n  namespace: ns-%d\nspec:\n  name: app-%04d\n  image: nginx:1.27\n  replicas: %d\n", i, i%10, i, 1+i%5)
 	}
 	return os.WriteFile(filepath.Join(dir, "instances.yaml"), []byte(sb.String()), 0o644)
+}
+
+// Compile loads and compiles dir: the part of every render benchmark's
+// iteration before its mode's own work.
+func Compile(b testing.TB, dir string) *compile.Result {
+	b.Helper()
+	set, err := composition.Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := compile.Compile(set, compile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+// Dir writes n instances (see Write) to a temporary directory of b.
+func Dir(b testing.TB, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := Write(dir, n); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }

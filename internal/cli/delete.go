@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
+	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
 type deleteOptions struct {
@@ -64,7 +65,7 @@ Objects already gone are reported as "not found".
 }
 
 func (o *deleteOptions) Run() error {
-	if o.Mode == "direct" {
+	if o.Mode == render.ModeDirect {
 		return o.runDirect()
 	}
 	ns, res, err := o.load(o.Paths, o.flags)

@@ -107,10 +107,14 @@ func fieldError(doc *composition.Document, fe *field.Error) *composition.Error {
 
 // NewInstance defaults, prunes and validates obj as the API server would on
 // create (unknown fields are dropped, as the server does), for instances
-// another definition creates: direct mode expands them without a CRD.
-func (d *Definition) NewInstance(obj *unstructured.Unstructured) (*Instance, error) {
+// another definition creates: direct mode expands them without a CRD. A
+// namespaced instance without a namespace gets namespace.
+func (d *Definition) NewInstance(obj *unstructured.Unstructured, namespace string) (*Instance, error) {
 	s := d.inst
 	u := obj.DeepCopy()
+	if s.namespaced && u.GetNamespace() == "" {
+		u.SetNamespace(namespace)
+	}
 	content := u.UnstructuredContent()
 	pruning.PruneWithOptions(content, s.structural, true, structuralschema.UnknownFieldPathOptions{})
 	structuraldefaulting.Default(content, s.structural)
@@ -121,6 +125,3 @@ func (d *Definition) NewInstance(obj *unstructured.Unstructured) (*Instance, err
 	}
 	return &Instance{Object: u, Definition: d}, nil
 }
-
-// Namespaced reports whether the definition's instances are namespaced.
-func (d *Definition) Namespaced() bool { return d.inst.namespaced }

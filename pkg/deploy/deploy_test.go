@@ -4,28 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
 
+	"github.com/typekro/kubectl-typekro/internal/testobj"
 	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 )
 
-func u(t *testing.T, y string) *unstructured.Unstructured {
-	t.Helper()
-	// Through apimachinery's JSON, so integers become int64 as they do
-	// from the API server.
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]any{}
-	if err := utiljson.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: m}
-}
+// u parses a test object.
+var u = testobj.YAML
 
 func TestRGDWaves(t *testing.T) {
 	infra := schema.GroupVersionKind{Group: "platform.example.com", Version: "v1alpha1", Kind: "Infrastructure"}

@@ -4,35 +4,18 @@ import (
 	"testing"
 
 	"github.com/typekro/kubectl-typekro/internal/benchinputs"
-	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
-
-func writeBenchInputs(b *testing.B, instances int) string {
-	dir := b.TempDir()
-	if err := benchinputs.Write(dir, instances); err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
 
 // BenchmarkRenderDirect1000 measures `render --mode direct --allow-pending`
 // of 1,000 instances minus process start: load, KRO graph build, instance
 // validation, KRO's runtime per instance, YAML encoding. (The Service's
 // clusterIP in the status is the only live field; status is not rendered.)
 func BenchmarkRenderDirect1000(b *testing.B) {
-	dir := writeBenchInputs(b, 1000)
+	dir := benchinputs.Dir(b, 1000)
 	for b.Loop() {
-		set, err := composition.Load(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err := compile.Compile(set, compile.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		res := benchinputs.Compile(b, dir)
 		r, err := direct.Render(res, direct.Options{})
 		if err != nil {
 			b.Fatal(err)

@@ -20,14 +20,7 @@ import (
 // schema-aware values the runtime uses, to name them.
 func diagnose(ref string, n *runtime.Node, g *graph.Graph, observed map[string][]*unstructured.Unstructured, pendingNodes map[string]bool, runErr error) []Pending {
 	id, kind := n.Spec.Meta.ID, n.Spec.Template.GetKind()
-	var waiting []string
-	for _, d := range n.Spec.Meta.Dependencies {
-		if pendingNodes[d] {
-			waiting = append(waiting, d)
-		}
-	}
-	if len(waiting) > 0 {
-		sort.Strings(waiting)
+	if waiting := pendingDeps(n, pendingNodes); len(waiting) > 0 {
 		return []Pending{{Instance: ref, NodeID: id, Kind: kind, Reference: "resource(s) " + strings.Join(waiting, ", ") + ", which need live state themselves"}}
 	}
 	ctx := map[string]any{}

@@ -198,7 +198,7 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 			// A nested instance: without KRO its kind is not served, so its
 			// own resources are rendered in its place.
 			for _, d := range desired {
-				ci, err := child.NewInstance(d)
+				ci, err := child.NewInstance(d, inst.Object.GetNamespace())
 				if err != nil {
 					return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
 				}
@@ -276,15 +276,20 @@ func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, 
 // WaitsOn names the pending dependencies of a node, or the runtime's
 // message when none is.
 func WaitsOn(n *runtime.Node, pendingNodes map[string]bool, err error) string {
+	if deps := pendingDeps(n, pendingNodes); len(deps) > 0 {
+		return "resource(s) " + strings.Join(deps, ", ") + " (themselves pending)"
+	}
+	return err.Error()
+}
+
+// pendingDeps lists, sorted, the dependencies of a node that are pending.
+func pendingDeps(n *runtime.Node, pendingNodes map[string]bool) []string {
 	var deps []string
 	for _, d := range n.Spec.Meta.Dependencies {
 		if pendingNodes[d] {
 			deps = append(deps, d)
 		}
 	}
-	if len(deps) > 0 {
-		sort.Strings(deps)
-		return "resource(s) " + strings.Join(deps, ", ") + " (themselves pending)"
-	}
-	return err.Error()
+	sort.Strings(deps)
+	return deps
 }

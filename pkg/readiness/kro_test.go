@@ -5,24 +5,12 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
+
+	"github.com/typekro/kubectl-typekro/internal/testobj"
 )
 
-func obj(t *testing.T, y string) *unstructured.Unstructured {
-	t.Helper()
-	// Through apimachinery's JSON, so integers become int64 as they do
-	// from the API server.
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]any{}
-	if err := utiljson.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: m}
-}
+// obj parses a test object.
+var obj = testobj.YAML
 
 func TestRGD(t *testing.T) {
 	for _, tc := range []struct {

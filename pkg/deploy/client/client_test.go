@@ -7,24 +7,12 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
+
+	"github.com/typekro/kubectl-typekro/internal/testobj"
 )
 
-func u(t *testing.T, y string) *unstructured.Unstructured {
-	t.Helper()
-	// Through apimachinery's JSON, so integers become int64 as they do
-	// from the API server.
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]any{}
-	if err := utiljson.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: m}
-}
+// u parses a test object.
+var u = testobj.YAML
 
 func TestSubject(t *testing.T) {
 	for y, want := range map[string]string{

@@ -301,10 +301,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 		return nil, err
 	}
 	recorded := nss.Union(inv.namespaces)
-	// The instance's UID is its parent's, as KRO's is its custom resource's
-	// (random.seededString(n, schema.metadata.uid) stays stable).
-	inst = &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
-	inst.Object.SetUID(inv.uid)
+	inst = inv.identify(inst)
 	depth := 0
 	if parent != nil {
 		depth = parent.depth
@@ -570,12 +567,9 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 			states[id].live = make([]*unstructured.Unstructured, len(desired))
 			states[id].sent = desired
 			for i, des := range desired {
-				ci, err := nested.NewInstance(des)
+				ci, err := nested.NewInstance(des, inv.namespace)
 				if err != nil {
 					return fmt.Errorf("resource %q: %w", id, err)
-				}
-				if ci.Object.GetNamespace() == "" && nested.Namespaced() {
-					ci.Object.SetNamespace(inv.namespace)
 				}
 				// The nested parent is a member of this ApplySet, labelled
 				// with the node it stands for (for delete order). Not with
@@ -606,11 +600,7 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		states[n.Spec.Meta.ID].live = make([]*unstructured.Unstructured, len(desired))
 		states[n.Spec.Meta.ID].sent = desired
 		for i, des := range desired {
-			obj := des.DeepCopy()
-			direct.Decorate(obj, inst.Object, n, i, len(desired))
-			labels := obj.GetLabels()
-			labels[ApplySetPartOfLabel] = inv.id
-			obj.SetLabels(labels)
+			obj := inv.member(des, inst, n, i, len(desired))
 			if ns := obj.GetNamespace(); ns != "" && !recorded.Has(ns) {
 				recorded.Insert(ns)
 				newNS = true

@@ -38,10 +38,7 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 	if err := d.loadInventory(ctx, inv); err != nil {
 		return nil, err
 	}
-	if inv.exists {
-		inst = &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
-		inst.Object.SetUID(inv.uid)
-	}
+	inst = inv.identify(inst)
 	// readyWhen gates when apply writes a resource, not what it holds.
 	g := direct.ContentGraph(inst.Definition.Graph)
 	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
@@ -112,12 +109,9 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 			var fed []*unstructured.Unstructured
 			for _, des := range desired {
 				if typ != graph.NodeTypeExternal {
-					child, err := def.NewInstance(des)
+					child, err := def.NewInstance(des, inst.Object.GetNamespace())
 					if err != nil {
 						return nil, fmt.Errorf("resource %q: %w", id, err)
-					}
-					if child.Object.GetNamespace() == "" && def.Namespaced() {
-						child.Object.SetNamespace(inst.Object.GetNamespace())
 					}
 					ds, err := d.Diff(ctx, c, child, force)
 					if err != nil {
@@ -169,11 +163,7 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 		}
 		fed := make([]*unstructured.Unstructured, len(desired))
 		for i, des := range desired {
-			obj := des.DeepCopy()
-			direct.Decorate(obj, inst.Object, n, i, len(desired))
-			labels := obj.GetLabels()
-			labels[ApplySetPartOfLabel] = inv.id
-			obj.SetLabels(labels)
+			obj := inv.member(des, inst, n, i, len(desired))
 			od, live, err := diffObject(ctx, c, obj, force)
 			if err != nil {
 				return nil, err

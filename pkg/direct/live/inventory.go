@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/direct"
 )
 
 // ApplySet labels and annotations (KEP-3659, as kubectl and KRO write them).
@@ -79,6 +81,29 @@ func newInventory(inst *compile.Instance, defaultNS string) *inventory {
 	sum := sha256.Sum256([]byte(strings.Join([]string{inv.name, ns, "ConfigMap", ""}, ".")))
 	inv.id = fmt.Sprintf("applyset-%s-v1", base64.RawURLEncoding.EncodeToString(sum[:]))
 	return inv
+}
+
+// identify gives the instance its parent's UID, as KRO's instance has its
+// custom resource's (random.seededString(n, schema.metadata.uid) stays
+// stable). Without a parent yet, the instance stays as it is.
+func (inv *inventory) identify(inst *compile.Instance) *compile.Instance {
+	if inv.uid == "" {
+		return inst
+	}
+	out := &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
+	out.Object.SetUID(inv.uid)
+	return out
+}
+
+// member is a node's desired object as written: KRO's labels for the
+// instance and node, and the ApplySet membership label.
+func (inv *inventory) member(desired *unstructured.Unstructured, inst *compile.Instance, n *runtime.Node, index, size int) *unstructured.Unstructured {
+	obj := desired.DeepCopy()
+	direct.Decorate(obj, inst.Object, n, index, size)
+	labels := obj.GetLabels()
+	labels[ApplySetPartOfLabel] = inv.id
+	obj.SetLabels(labels)
+	return obj
 }
 
 var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}

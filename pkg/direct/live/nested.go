@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,8 +33,8 @@ func instanceFromParent(cm *unstructured.Unstructured, gvk schema.GroupVersionKi
 	u := &unstructured.Unstructured{Object: map[string]any{}}
 	u.SetGroupVersionKind(gvk)
 	u.SetNamespace(cm.GetNamespace())
-	_, name, _ := cutLast(data[dataInstance])
-	u.SetName(name)
+	ref := data[dataInstance] // Kind.group/name
+	u.SetName(ref[strings.LastIndex(ref, "/")+1:])
 	u.SetUID(cm.GetUID())
 	for _, k := range []string{dataSpec, dataStatus} {
 		var v map[string]any
@@ -42,15 +43,6 @@ func instanceFromParent(cm *unstructured.Unstructured, gvk schema.GroupVersionKi
 		}
 	}
 	return u
-}
-
-func cutLast(s string) (string, string, bool) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return "", s, false
 }
 
 // parentRef is where an instance's parent configmap lives.

@@ -106,12 +106,10 @@ func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*Instan
 // withUID gives the instance its ApplySet parent's UID, as apply did.
 func (d *Deployer) withUID(ctx context.Context, inst *compile.Instance) (*compile.Instance, error) {
 	inv := newInventory(inst, d.DefaultNamespace)
-	if err := d.loadInventory(ctx, inv); err != nil || !inv.exists {
+	if err := d.loadInventory(ctx, inv); err != nil {
 		return inst, err
 	}
-	out := &compile.Instance{Doc: inst.Doc, Definition: inst.Definition, Object: inst.Object.DeepCopy()}
-	out.Object.SetUID(inv.uid)
-	return out, nil
+	return inv.identify(inst), nil
 }
 
 // observeComposed reads the live state of a node whose kind is another
@@ -135,12 +133,9 @@ func (d *Deployer) observeComposed(ctx context.Context, inst *compile.Instance, 
 			}
 			continue
 		}
-		child, err := def.NewInstance(des)
+		child, err := def.NewInstance(des, inst.Object.GetNamespace())
 		if err != nil {
 			return nil, fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
-		}
-		if child.Object.GetNamespace() == "" && def.Namespaced() {
-			child.Object.SetNamespace(inst.Object.GetNamespace())
 		}
 		r, err := d.Observe(ctx, child)
 		if err != nil {
