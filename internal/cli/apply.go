@@ -99,8 +99,8 @@ func (o *applyOptions) Validate() error {
 	if o.FieldManager == "" {
 		return Usage(fmt.Errorf("--field-manager must not be empty"))
 	}
-	if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
-		return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
+	if err := checkMode(o.Mode); err != nil {
+		return err
 	}
 	if o.direct.Prune && o.Mode != render.ModeDirect {
 		return Usage(fmt.Errorf("--prune needs --mode direct"))

@@ -50,6 +50,8 @@ func TestRenderAndValidateExitCodes(t *testing.T) {
 		{"bad output format", []string{"render", "-o", "xml", examples + "webapp"}, 2, "", "--output", true},
 		{"check without output dir", []string{"render", "--check", examples + "webapp"}, 2, "", "--check needs --output-dir", true},
 		{"diff: bad mode", []string{"diff", "--mode", "nope", examples + "webapp"}, 2, "", "--mode must be kro or direct", true},
+		{"delete: bad mode", []string{"delete", "--mode", "drect", examples + "webapp"}, 2, "", "--mode must be kro or direct", true},
+		{"status: bad mode", []string{"status", "--mode", "nope", "-f", examples + "webapp"}, 2, "", "--mode must be kro or direct", true},
 		{"inputs with -f, like kubectl", []string{"validate", "-f", examples + "webapp", "-f", examples + "database-stack"}, 0, "", "valid: 2 definition(s)", true},
 		{"no inputs", []string{"apply"}, 2, "", "no inputs: give files or directories as arguments or with -f", true},
 		{"direct render defaults the namespace", []string{"render", "--mode", "direct", "testdata/no-namespace"}, 0, "  namespace: default\n", "", false},

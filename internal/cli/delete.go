@@ -52,6 +52,9 @@ Objects already gone are reported as "not found".
 			if err := o.inputOptions.Validate(); err != nil {
 				return err
 			}
+			if err := checkMode(o.Mode); err != nil {
+				return err
+			}
 			return o.Run()
 		},
 	}

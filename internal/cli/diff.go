@@ -58,8 +58,8 @@ Exit codes (like kubectl diff and flux diff):
 			if err := o.inputOptions.Validate(); err != nil {
 				return err
 			}
-			if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
-				return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
+			if err := checkMode(o.Mode); err != nil {
+				return err
 			}
 			return o.Run()
 		},

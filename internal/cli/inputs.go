@@ -9,6 +9,7 @@ import (
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
+	"github.com/typekro/kubectl-typekro/pkg/render"
 	"github.com/typekro/kubectl-typekro/pkg/schemas"
 )
 
@@ -35,6 +36,14 @@ func (o *inputOptions) Validate() error {
 		if err := features.FeatureGate.Set(o.FeatureGates); err != nil {
 			return Usage(fmt.Errorf("--kro-feature-gates: %w", err))
 		}
+	}
+	return nil
+}
+
+// checkMode rejects a --mode other than kro and direct.
+func checkMode(mode string) error {
+	if mode != render.ModeKro && mode != render.ModeDirect {
+		return Usage(fmt.Errorf("--mode must be kro or direct, not %q", mode))
 	}
 	return nil
 }

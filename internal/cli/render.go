@@ -99,8 +99,8 @@ func (o *renderOptions) Validate() error {
 	if err := o.gitops.Validate(o.OutputDir, o.Output); err != nil {
 		return err
 	}
-	if o.Mode != render.ModeKro && o.Mode != render.ModeDirect {
-		return Usage(fmt.Errorf("--mode must be kro or direct, not %q", o.Mode))
+	if err := checkMode(o.Mode); err != nil {
+		return err
 	}
 	if o.AllowPending && o.Mode != render.ModeDirect {
 		return Usage(fmt.Errorf("--allow-pending needs --mode direct"))

@@ -84,6 +84,9 @@ func (o *statusOptions) Validate() error {
 	if o.Output != "" && o.Output != "yaml" && o.Output != "json" {
 		return Usage(fmt.Errorf("--output must be yaml or json, not %q", o.Output))
 	}
+	if err := checkMode(o.Mode); err != nil {
+		return err
+	}
 	if len(o.Filenames) > 0 && len(o.Args) > 0 {
 		return Usage(fmt.Errorf("give either -f PATH or TYPE/NAME arguments, not both"))
 	}
