@@ -4,20 +4,66 @@
 -- see argocd-cm.yaml. It uses only what Argo CD's Lua sandbox offers by
 -- default (base and table libraries; no string library).
 --
--- ResourceGraphDefinition: Active -> Healthy; GraphAccepted=False (KRO
--- rejected the graph) -> Degraded; Inactive otherwise -> Progressing (KRO
--- reports Inactive while it is still creating the CRD and controller).
--- Instance: status.state ACTIVE -> Healthy, IN_PROGRESS and DELETING ->
--- Progressing, ERROR and FAILED -> Degraded; the messages of the conditions
--- that are not True are added to the message.
+-- It agrees with Argo CD's own kro.run checks (resource_customizations/kro.run,
+-- whose test cases plugins/test runs it on) and also covers instance kinds in
+-- any API group. KRO stamps every condition with the generation it observed,
+-- and KRO's state (ACTIVE, Active) can lag a new generation, so:
+--   Healthy      the Ready condition is True for metadata.generation;
+--   Degraded     ResourceGraphDefinition: one of its conditions is False for
+--                the current generation; instance: state ERROR or FAILED and
+--                one of its conditions False for the current generation;
+--   Progressing  anything else: no status yet, a status for an older
+--                generation, resources not ready, or being deleted.
+-- Messages start with upstream's wording and add the conditions that are not
+-- True, e.g. "Waiting for instance to become ready: IN_PROGRESS: ResourcesReady
+-- (NotReady): deployment not ready".
 
 local hs = {}
 
-local function problems(conditions)
-  local msgs = {}
-  if conditions == nil then
-    return ""
+local isRGD = obj.kind == "ResourceGraphDefinition"
+local metadata = obj.metadata or {}
+local generation = metadata.generation
+
+-- Argo CD versions with argoproj/argo-cd#27596 run health checks on objects
+-- being deleted (older ones report "Pending deletion" themselves): say what
+-- holds the deletion, as upstream's checks do.
+if metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "Pending deletion"
+  if metadata.finalizers ~= nil and #metadata.finalizers > 0 then
+    hs.message = "Pending deletion; blocked by finalizers: " .. table.concat(metadata.finalizers, ", ")
   end
+  return hs
+end
+
+if obj.status == nil or obj.status.conditions == nil then
+  hs.status = "Progressing"
+  hs.message = "Waiting for KRO to report status"
+  return hs
+end
+
+local state = obj.status.state
+local conditions = obj.status.conditions
+
+-- The conditions KRO itself sets; an RGD's author conditions are not judged.
+local defined = {
+  InstanceManaged = not isRGD,
+  GraphResolved = not isRGD,
+  ResourcesReady = not isRGD,
+  GraphRevisionsResolved = isRGD,
+  GraphAccepted = isRGD,
+  KindReady = isRGD,
+  ControllerReady = isRGD,
+  Ready = true,
+}
+
+local function current(c)
+  return generation ~= nil and c.observedGeneration ~= nil and c.observedGeneration == generation
+end
+
+-- problems lists the conditions that are not True, for the message.
+local function problems()
+  local msgs = {}
   for _, c in ipairs(conditions) do
     if c.status ~= "True" and c.type ~= nil then
       local m = c.type
@@ -33,71 +79,59 @@ local function problems(conditions)
   return table.concat(msgs, "; ")
 end
 
-local function condition(conditions, kind)
-  if conditions == nil then
-    return nil
-  end
-  for _, c in ipairs(conditions) do
-    if c.type == kind then
-      return c
-    end
-  end
-  return nil
-end
-
-local function describe(prefix, conditions)
-  local p = problems(conditions)
-  if p == "" then
+local function with(prefix, detail)
+  if detail == nil or detail == "" then
     return prefix
   end
-  return prefix .. ": " .. p
+  return prefix .. ": " .. detail
 end
 
-if obj.status == nil then
-  hs.status = "Progressing"
-  hs.message = "Waiting for KRO to report a status"
-  return hs
+local ready, failed, stale = false, false, false
+for _, c in ipairs(conditions) do
+  if c.type == "Ready" and c.status == "True" then
+    if current(c) then
+      ready = true
+    else
+      stale = true
+    end
+  end
+  if defined[c.type] and c.status == "False" and current(c) then
+    failed = true
+  end
 end
 
-local state = obj.status.state
-local conditions = obj.status.conditions
-
-if obj.kind == "ResourceGraphDefinition" then
-  local accepted = condition(conditions, "GraphAccepted")
-  if state == "Active" then
-    hs.status = "Healthy"
-    hs.message = "ResourceGraphDefinition is Active"
-  elseif accepted ~= nil and accepted.status == "False" then
-    hs.status = "Degraded"
-    hs.message = describe("KRO rejected the graph", conditions)
-  elseif state == "Inactive" then
-    hs.status = "Progressing"
-    hs.message = describe("Inactive", conditions)
+if ready then
+  hs.status = "Healthy"
+  if isRGD then
+    hs.message = "ResourceGraphDefinition is active and serving instances"
   else
-    hs.status = "Progressing"
-    hs.message = "Waiting for KRO to process the ResourceGraphDefinition"
+    hs.message = "Instance is active and running"
   end
   return hs
 end
 
-if state == "ACTIVE" then
-  local ready = condition(conditions, "Ready")
-  local generation = obj.metadata.generation
-  if ready ~= nil and ready.observedGeneration ~= nil and generation ~= nil and ready.observedGeneration < generation then
-    hs.status = "Progressing"
-    hs.message = "Waiting for KRO to reconcile generation " .. tostring(generation)
-  else
-    hs.status = "Healthy"
-    hs.message = "ACTIVE"
-  end
-elseif state == "IN_PROGRESS" or state == "DELETING" then
-  hs.status = "Progressing"
-  hs.message = describe(state, conditions)
-elseif state == "ERROR" or state == "FAILED" then
+local detail = problems()
+if stale then
+  detail = with("KRO has not reconciled generation " .. tostring(generation) .. " yet", detail)
+end
+if state ~= nil and not isRGD then
+  detail = with(tostring(state), detail)
+end
+
+if failed and (isRGD or state == "ERROR" or state == "FAILED") then
   hs.status = "Degraded"
-  hs.message = describe(state, conditions)
+  if isRGD then
+    hs.message = with("KRO rejected the ResourceGraphDefinition", detail)
+  else
+    hs.message = with("KRO failed to reconcile the instance", detail)
+  end
+  return hs
+end
+
+hs.status = "Progressing"
+if isRGD then
+  hs.message = with("Waiting for ResourceGraphDefinition to become ready", detail)
 else
-  hs.status = "Progressing"
-  hs.message = describe("Waiting for KRO (state " .. tostring(state) .. ")", conditions)
+  hs.message = with("Waiting for instance to become ready", detail)
 end
 return hs

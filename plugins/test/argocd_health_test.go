@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,51 +100,78 @@ func healthScript(t *testing.T) string {
 
 func TestHealthLua(t *testing.T) {
 	script := healthScript(t)
-	const rgd = "apiVersion: kro.run/v1alpha1\nkind: ResourceGraphDefinition\nmetadata: {name: webapp, generation: 1}\n"
+	const rgd = "apiVersion: kro.run/v1alpha1\nkind: ResourceGraphDefinition\nmetadata: {name: webapp, generation: 2}\n"
 	const inst = "apiVersion: example.com/v1alpha1\nkind: KroWebApp\nmetadata: {name: shop, generation: 2}\n"
 	for _, tc := range []struct {
 		name, obj, status, message string
 	}{
-		{"rgd without status", rgd, "Progressing", "Waiting for KRO to report a status"},
-		{"rgd active", rgd + `status:
+		{"rgd without status", rgd, "Progressing", "Waiting for KRO to report status"},
+		{"rgd ready", rgd + `status:
   state: Active
   conditions:
-  - {type: GraphAccepted, status: "True"}
-  - {type: KindReady, status: "True"}
-  - {type: ControllerReady, status: "True"}
-  - {type: Ready, status: "True"}`, "Healthy", "ResourceGraphDefinition is Active"},
+  - {type: GraphAccepted, status: "True", observedGeneration: 2}
+  - {type: KindReady, status: "True", observedGeneration: 2}
+  - {type: ControllerReady, status: "True", observedGeneration: 2}
+  - {type: Ready, status: "True", observedGeneration: 2}`, "Healthy", "ResourceGraphDefinition is active and serving instances"},
+		// KRO keeps an RGD Active while it works on a new generation: the
+		// CRD may not have the new field yet (issue 12).
+		{"rgd active for the previous generation", rgd + `status:
+  state: Active
+  conditions:
+  - {type: GraphAccepted, status: "True", observedGeneration: 1}
+  - {type: Ready, status: "True", observedGeneration: 1}`, "Progressing", "Waiting for ResourceGraphDefinition to become ready: KRO has not reconciled generation 2 yet"},
 		{"rgd creating its CRD", rgd + `status:
   state: Inactive
   conditions:
-  - {type: GraphAccepted, status: "True"}
-  - {type: KindReady, status: "False", reason: Pending, message: CRD not established yet}
-  - {type: Ready, status: "False"}`, "Progressing", "Inactive: KindReady (Pending): CRD not established yet; Ready"},
+  - {type: GraphAccepted, status: "True", observedGeneration: 2}
+  - {type: KindReady, status: "Unknown", reason: Pending, message: CRD not established yet, observedGeneration: 2}
+  - {type: Ready, status: "Unknown", observedGeneration: 2}`, "Progressing", "Waiting for ResourceGraphDefinition to become ready: KindReady (Pending): CRD not established yet; Ready"},
 		{"rgd rejected", rgd + `status:
   state: Inactive
   conditions:
-  - {type: GraphAccepted, status: "False", reason: InvalidResourceGraph, message: "unknown resource id foo"}`, "Degraded", "KRO rejected the graph: GraphAccepted (InvalidResourceGraph): unknown resource id foo"},
-		{"instance without status", inst, "Progressing", "Waiting for KRO to report a status"},
-		{"instance active", inst + `status:
+  - {type: GraphAccepted, status: "False", reason: InvalidResourceGraph, message: "unknown resource id foo", observedGeneration: 2}`, "Degraded", "KRO rejected the ResourceGraphDefinition: GraphAccepted (InvalidResourceGraph): unknown resource id foo"},
+		// A rejection of the previous spec says nothing about the new one.
+		{"rgd rejected for the previous generation", rgd + `status:
+  state: Inactive
+  conditions:
+  - {type: GraphAccepted, status: "False", reason: InvalidResourceGraph, message: "unknown resource id foo", observedGeneration: 1}`, "Progressing", "Waiting for ResourceGraphDefinition to become ready: GraphAccepted (InvalidResourceGraph): unknown resource id foo"},
+		{"instance without status", inst, "Progressing", "Waiting for KRO to report status"},
+		{"instance ready", inst + `status:
   state: ACTIVE
   conditions:
-  - {type: Ready, status: "True", observedGeneration: 2}`, "Healthy", "ACTIVE"},
+  - {type: Ready, status: "True", observedGeneration: 2}`, "Healthy", "Instance is active and running"},
 		{"instance active but stale", inst + `status:
   state: ACTIVE
   conditions:
-  - {type: Ready, status: "True", observedGeneration: 1}`, "Progressing", "Waiting for KRO to reconcile generation 2"},
+  - {type: Ready, status: "True", observedGeneration: 1}`, "Progressing", "Waiting for instance to become ready: ACTIVE: KRO has not reconciled generation 2 yet"},
+		// What Flux saw in issue 12: ACTIVE, but Ready=False for the new generation.
+		{"instance active but not ready", inst + `status:
+  state: ACTIVE
+  conditions:
+  - {type: ResourcesReady, status: "False", reason: NotReady, message: "deployment 5/7", observedGeneration: 2}
+  - {type: Ready, status: "False", observedGeneration: 2}`, "Progressing", "Waiting for instance to become ready: ACTIVE: ResourcesReady (NotReady): deployment 5/7; Ready"},
 		{"instance in progress", inst + `status:
   state: IN_PROGRESS
   conditions:
-  - {type: InstanceManaged, status: "True"}
-  - {type: ResourcesReady, status: "False", reason: NotReady, message: "deployment not ready"}
-  - {type: Ready, status: Unknown}`, "Progressing", "IN_PROGRESS: ResourcesReady (NotReady): deployment not ready; Ready"},
-		{"instance deleting", inst + "status: {state: DELETING}", "Progressing", "DELETING"},
+  - {type: InstanceManaged, status: "True", observedGeneration: 2}
+  - {type: ResourcesReady, status: "False", reason: NotReady, message: "deployment not ready", observedGeneration: 2}
+  - {type: Ready, status: Unknown, observedGeneration: 2}`, "Progressing", "Waiting for instance to become ready: IN_PROGRESS: ResourcesReady (NotReady): deployment not ready; Ready"},
+		{"instance deleting", inst + "status: {state: DELETING, conditions: []}", "Progressing", "Waiting for instance to become ready: DELETING"},
 		{"instance error", inst + `status:
   state: ERROR
   conditions:
-  - {type: GraphResolved, status: "False", message: "cannot resolve service.spec.clusterIP"}`, "Degraded", "ERROR: GraphResolved: cannot resolve service.spec.clusterIP"},
-		{"instance failed", inst + "status: {state: FAILED}", "Degraded", "FAILED"},
-		{"instance with status but no state", inst + "status: {url: x}", "Progressing", "Waiting for KRO (state nil)"},
+  - {type: GraphResolved, status: "False", message: "cannot resolve service.spec.clusterIP", observedGeneration: 2}`, "Degraded", "KRO failed to reconcile the instance: ERROR: GraphResolved: cannot resolve service.spec.clusterIP"},
+		{"instance error for the previous generation", inst + `status:
+  state: ERROR
+  conditions:
+  - {type: GraphResolved, status: "False", message: "cannot resolve service.spec.clusterIP", observedGeneration: 1}`, "Progressing", "Waiting for instance to become ready: ERROR: GraphResolved: cannot resolve service.spec.clusterIP"},
+		{"instance failed without conditions", inst + "status: {state: FAILED}", "Progressing", "Waiting for KRO to report status"},
+		{"instance with an author condition False", inst + `status:
+  state: ERROR
+  conditions:
+  - {type: DatabaseReachable, status: "False", observedGeneration: 2}`, "Progressing", "Waiting for instance to become ready: ERROR: DatabaseReachable"},
+		{"instance being deleted", "apiVersion: example.com/v1alpha1\nkind: KroWebApp\nmetadata: {name: shop, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: [kro.run/finalizer]}\n",
+			"Progressing", "Pending deletion; blocked by finalizers: kro.run/finalizer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, message := runHealth(t, script, object(t, tc.obj))
@@ -151,6 +179,59 @@ func TestHealthLua(t *testing.T) {
 				t.Errorf("got %s %q, want %s %q", status, message, tc.status, tc.message)
 			}
 		})
+	}
+}
+
+// upstreamCase is one entry of an Argo CD health_test.yaml.
+type upstreamCase struct {
+	HealthStatus struct{ Status, Message string } `json:"healthStatus"`
+	InputPath    string                           `json:"inputPath"`
+}
+
+// upstreamCases reads Argo CD's test cases for a resource_customizations
+// directory (copied under testdata/argocd-upstream, see its NOTICE).
+func upstreamCases(t *testing.T, dir string) []upstreamCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "health_test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Tests []upstreamCase }
+	if err := yaml.UnmarshalStrict(b, &file); err != nil {
+		t.Fatalf("%s/health_test.yaml: %v", dir, err)
+	}
+	return file.Tests
+}
+
+// TestHealthLuaUpstreamCases runs health.lua over every test case Argo CD
+// ships for its own kro.run checks (instances: kro.run/_, RGDs:
+// kro.run/ResourceGraphDefinition). The status must be upstream's and the
+// message must contain upstream's (ours adds the conditions that are not
+// True), so a user can switch between the two without surprises. Upstream's
+// instance cases use the kro.run group; ours is registered per instance
+// kind, in any group.
+func TestHealthLuaUpstreamCases(t *testing.T) {
+	script := healthScript(t)
+	n := 0
+	for _, dir := range []string{"_", "ResourceGraphDefinition"} {
+		dir := filepath.Join("testdata", "argocd-upstream", "kro.run", dir)
+		for _, tc := range upstreamCases(t, dir) {
+			n++
+			t.Run(filepath.Base(dir)+"/"+tc.InputPath, func(t *testing.T) {
+				b, err := os.ReadFile(filepath.Join(dir, tc.InputPath))
+				if err != nil {
+					t.Fatal(err)
+				}
+				status, message := runHealth(t, script, object(t, string(b)))
+				if status != tc.HealthStatus.Status || !strings.Contains(message, tc.HealthStatus.Message) {
+					t.Errorf("got %s %q, want upstream's %s %q", status, message, tc.HealthStatus.Status, tc.HealthStatus.Message)
+				}
+			})
+		}
+	}
+	// Upstream has 9 instance and 7 RGD cases; fewer means the data was not read.
+	if n != 16 {
+		t.Errorf("%d upstream cases, want 16", n)
 	}
 }
 
