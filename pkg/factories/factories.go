@@ -148,10 +148,15 @@ func (r *reader) get(key string) (any, bool) {
 	return v, ok && v != nil
 }
 
+// required reports missing settings; an empty string counts as missing
+// (ConfigMap {name: ""} would only fail at the API server).
 func (r *reader) required(keys ...string) {
 	for _, k := range keys {
-		if _, ok := r.get(k); !ok {
+		switch v, ok := r.get(k); {
+		case !ok:
 			r.fail(r.at(k), "required")
+		case v == "":
+			r.fail(r.at(k), "required: must not be empty")
 		}
 	}
 }
@@ -162,12 +167,13 @@ func (r *reader) raw(key string) any {
 	return v
 }
 
-// Value kinds accepted by the scalar readers. Expressions are always allowed
-// where KRO can type them (ints, bools); IntOrString and quantities take any string.
+// Value kinds accepted by the scalar readers. A single ${...} expression is
+// allowed where KRO can type it (ints, bools): KRO's builder type-checks it
+// against the field; IntOrString and quantities take any string.
 var (
 	isString   = func(v any) bool { _, ok := v.(string); return ok }
-	isInteger  = func(v any) bool { _, ok := v.(int64); return ok || isExprVal(v) }
-	isBool     = func(v any) bool { _, ok := v.(bool); return ok || isExprVal(v) }
+	isInteger  = func(v any) bool { _, ok := v.(int64); return ok || isStandaloneVal(v) }
+	isBool     = func(v any) bool { _, ok := v.(bool); return ok || isStandaloneVal(v) }
 	isIntOrStr = func(v any) bool { _, ok := v.(int64); return ok || isString(v) }
 	isQuantity = func(v any) bool { _, ok := v.(float64); return ok || isIntOrStr(v) }
 )
@@ -212,19 +218,20 @@ func (r *reader) enum(key string, values ...string) any {
 	return v
 }
 
-// strMap reads a map of strings; scalar values are stringified. With
-// allowExpr the whole field may be a single CEL expression.
-func (r *reader) strMap(key string, allowExpr bool) any {
+// strMap reads a map of strings (scalar values are stringified) or a
+// single ${...} expression producing the whole map, as KRO allows in a
+// template; KRO's builder type-checks it against the field.
+func (r *reader) strMap(key string) any {
 	v, ok := r.get(key)
 	if !ok {
 		return nil
 	}
-	if s, isStr := v.(string); isStr && allowExpr && isExpr(s) {
-		return s
+	if isStandaloneVal(v) {
+		return v
 	}
 	m, isMap := v.(map[string]any)
 	if !isMap {
-		r.fail(r.at(key), "must be a map of strings, got %s", describe(v))
+		r.fail(r.at(key), "must be a map of strings or a single ${...} expression, got %s", describe(v))
 		return nil
 	}
 	out := make(map[string]any, len(m))
@@ -244,12 +251,12 @@ func (r *reader) strList(key string) any {
 	if !ok {
 		return nil
 	}
-	if s, isStr := v.(string); isStr && isExpr(s) {
-		return s
+	if isStandaloneVal(v) {
+		return v
 	}
 	l, isList := v.([]any)
 	if !isList {
-		r.fail(r.at(key), "must be a list of strings, got %s", describe(v))
+		r.fail(r.at(key), "must be a list of strings or a single ${...} expression, got %s", describe(v))
 		return nil
 	}
 	for i, item := range l {
@@ -275,7 +282,8 @@ func (r *reader) alias(key, alt string, read func(string) any) any {
 var reservedPrefixes = []string{"kro.run/", "internal.kro.run/"}
 
 // metadata reads name, namespace, labels and annotations. With appLabel the
-// labels default to {app: <name>} (user labels win).
+// labels default to {app: <name>} (user labels win; for a labels expression
+// through KRO's CEL merge()).
 func (r *reader) metadata(namespaced, appLabel bool) map[string]any {
 	r.required("name")
 	md := map[string]any{}
@@ -284,7 +292,15 @@ func (r *reader) metadata(namespaced, appLabel bool) map[string]any {
 		put(md, "namespace", r.str("namespace"))
 	}
 	for _, key := range []string{"labels", "annotations"} {
-		m, _ := r.strMap(key, false).(map[string]any)
+		v := r.strMap(key)
+		if expr, isExpr := v.(string); isExpr {
+			if name, ok := md["name"].(string); ok && key == "labels" && appLabel {
+				v = "${{\"app\": " + celString(name) + "}.merge(" + strings.TrimSuffix(strings.TrimPrefix(expr, "${"), "}") + ")}"
+			}
+			md[key] = v
+			continue
+		}
+		m, _ := v.(map[string]any)
 		for k := range m {
 			for _, p := range reservedPrefixes {
 				if strings.HasPrefix(k, p) {
@@ -332,10 +348,6 @@ func orDefault(v, def any) any {
 	}
 	return v
 }
-
-func isExpr(s string) bool { return strings.Contains(s, "${") }
-
-func isExprVal(v any) bool { s, ok := v.(string); return ok && isExpr(s) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -30,8 +30,8 @@ func service(r *reader) map[string]any {
 		r.required("ports")
 	}
 	put(spec, "type", typ)
-	put(spec, "selector", r.strMap("selector", true))
-	put(spec, "ports", r.servicePorts())
+	put(spec, "selector", r.strMap("selector"))
+	put(spec, "ports", r.servicePorts(passive))
 	put(spec, "clusterIP", clusterIP)
 	put(spec, "externalName", r.str("externalName"))
 	put(spec, "externalTrafficPolicy", r.enum("externalTrafficPolicy", "Cluster", "Local"))
@@ -43,15 +43,23 @@ func service(r *reader) map[string]any {
 	return object("v1", "Service", md, "spec", spec)
 }
 
-func (r *reader) servicePorts() any {
+// servicePorts reads ports; only ExternalName and headless Services may
+// have none (the API server's rule).
+func (r *reader) servicePorts(passive bool) any {
 	v, ok := r.get("ports")
 	if !ok {
 		return nil
 	}
+	if isStandaloneVal(v) {
+		return v
+	}
 	list, isList := v.([]any)
 	if !isList {
-		r.fail("ports", "must be a list of port numbers or {port, targetPort, name, protocol, nodePort} maps, got %s", describe(v))
+		r.fail("ports", "must be a list of port numbers or {port, targetPort, name, protocol, nodePort} maps, or a single ${...} expression, got %s", describe(v))
 		return nil
+	}
+	if len(list) == 0 && !passive {
+		r.fail("ports", "must list at least one port (only ExternalName and headless Services may have none)")
 	}
 	out := make([]any, 0, len(list))
 	names := map[string]bool{}
@@ -126,7 +134,7 @@ func networkPolicy(r *reader) map[string]any {
 	if m, isMap := sel.(map[string]any); isMap {
 		for k := range m {
 			if k != "matchLabels" && k != "matchExpressions" {
-				sel = map[string]any{"matchLabels": r.strMap("podSelector", false)}
+				sel = map[string]any{"matchLabels": r.strMap("podSelector")}
 				break
 			}
 		}
@@ -140,13 +148,13 @@ func networkPolicy(r *reader) map[string]any {
 
 func configMap(r *reader) map[string]any {
 	md := r.metadata(true, false)
-	return object("v1", "ConfigMap", md, "data", r.strMap("data", true), "binaryData", r.raw("binaryData"), "immutable", r.boolean("immutable"))
+	return object("v1", "ConfigMap", md, "data", r.strMap("data"), "binaryData", r.raw("binaryData"), "immutable", r.boolean("immutable"))
 }
 
 func secret(r *reader) map[string]any {
 	md := r.metadata(true, false)
-	return object("v1", "Secret", md, "type", r.str("type"), "data", r.strMap("data", true),
-		"stringData", r.strMap("stringData", true), "immutable", r.boolean("immutable"))
+	return object("v1", "Secret", md, "type", r.str("type"), "data", r.strMap("data"),
+		"stringData", r.strMap("stringData"), "immutable", r.boolean("immutable"))
 }
 
 // pvc builds a PersistentVolumeClaim; size becomes resources.requests.storage.

@@ -1,6 +1,9 @@
 package factories
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 var (
 	protocols       = []string{"TCP", "UDP", "SCTP"}
@@ -22,7 +25,19 @@ var (
 func workload(r *reader, kind string) map[string]any {
 	md := r.metadata(true, true)
 	r.required("image")
+	// The selector is {app: <app label>}. A labels expression cannot be
+	// inspected, so its pods get app: <name> on top (merge's right side wins)
+	// and the selector uses the name.
+	var podLabels any
 	labels, _ := md["labels"].(map[string]any)
+	if expr, isExpr := md["labels"].(string); isExpr {
+		labels = map[string]any{"app": md["name"]}
+		if name, ok := md["name"].(string); ok {
+			podLabels = "${(" + strings.TrimSuffix(strings.TrimPrefix(expr, "${"), "}") + ").merge({\"app\": " + celString(name) + "})}"
+		}
+	} else {
+		podLabels = clone(labels)
+	}
 
 	container := map[string]any{"name": orDefault(r.str("containerName"), md["name"]), "image": r.str("image")}
 	put(container, "imagePullPolicy", r.enum("imagePullPolicy", pullPolicies...))
@@ -36,7 +51,7 @@ func workload(r *reader, kind string) map[string]any {
 
 	pod := map[string]any{"containers": []any{container}}
 	put(pod, "serviceAccountName", r.str("serviceAccountName"))
-	put(pod, "nodeSelector", r.strMap("nodeSelector", true))
+	put(pod, "nodeSelector", r.strMap("nodeSelector"))
 	put(pod, "securityContext", r.raw("podSecurityContext"))
 	for _, k := range podRaw {
 		put(pod, k, r.raw(k))
@@ -44,8 +59,8 @@ func workload(r *reader, kind string) map[string]any {
 	for _, k := range podInts {
 		put(pod, k, r.integer(k))
 	}
-	tmplMeta := map[string]any{"labels": clone(labels)}
-	put(tmplMeta, "annotations", r.strMap("podAnnotations", false))
+	tmplMeta := map[string]any{"labels": podLabels}
+	put(tmplMeta, "annotations", r.strMap("podAnnotations"))
 	template := map[string]any{"metadata": tmplMeta, "spec": pod}
 
 	var spec map[string]any
@@ -104,9 +119,12 @@ func (r *reader) containerPorts() any {
 	if !ok {
 		return nil
 	}
+	if isStandaloneVal(v) {
+		return v
+	}
 	list, isList := v.([]any)
 	if !isList {
-		r.fail("ports", "must be a list of port numbers or {containerPort, name, protocol} maps, got %s", describe(v))
+		r.fail("ports", "must be a list of port numbers or {containerPort, name, protocol} maps, or a single ${...} expression, got %s", describe(v))
 		return nil
 	}
 	out := make([]any, 0, len(list))
@@ -147,7 +165,7 @@ func (r *reader) env() any {
 	}
 	switch t := v.(type) {
 	case string:
-		if isExpr(t) {
+		if isStandalone(t) {
 			return t
 		}
 	case map[string]any:
@@ -180,7 +198,7 @@ func (r *reader) env() any {
 		}
 		return out
 	}
-	r.fail("env", "must be a map of NAME: value or a list of {name, value|valueFrom}, got %s", describe(v))
+	r.fail("env", "must be a map of NAME: value, a list of {name, value|valueFrom} or a single ${...} expression, got %s", describe(v))
 	return nil
 }
 
