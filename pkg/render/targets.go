@@ -93,16 +93,40 @@ const (
 	kustomizeKustomization = "kustomize.config.k8s.io/v1beta1"
 )
 
-// Flux health checks (kustomize-controller healthCheckExprs, CEL). has()
-// guards keep an expression from failing before KRO has written a status.
+// Flux health checks (kustomize-controller healthCheckExprs, CEL). KRO
+// instances have no top-level status.observedGeneration, so kstatus cannot
+// tell a status written for the previous generation from a current one, and
+// KRO briefly reports ACTIVE (and an RGD stays Active) while the new
+// generation is still being reconciled. Only KRO's Ready condition stamped
+// with the current generation means "done": KRO stamps every condition with
+// the generation it observed. has() guards keep an expression from failing
+// before KRO has written a status.
 const (
-	FluxInstanceCurrent = "has(status.state) && status.state == 'ACTIVE'"
-	FluxInstanceFailed  = "has(status.state) && (status.state == 'ERROR' || status.state == 'FAILED')"
-	// An RGD is Inactive while KRO is still creating its CRD, so only a
-	// rejected graph (GraphAccepted=False) counts as failed.
-	FluxRGDCurrent = "has(status.state) && status.state == 'Active'"
-	FluxRGDFailed  = "has(status.conditions) && status.conditions.exists(c, c.type == 'GraphAccepted' && c.status == 'False')"
+	fluxReadyNow = "has(status.conditions) && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True' && " +
+		"has(c.observedGeneration) && c.observedGeneration == metadata.generation)"
+	FluxInstanceCurrent = fluxReadyNow
+	// A failure counts only if KRO reported it for the current generation:
+	// an ERROR left over from the previous spec must not fail the new one.
+	FluxInstanceFailed = "has(status.state) && (status.state == 'ERROR' || status.state == 'FAILED') && has(status.conditions) && " +
+		"status.conditions.exists(c, c.type in ['InstanceManaged', 'GraphResolved', 'ResourcesReady', 'Ready'] && c.status == 'False' && " +
+		"has(c.observedGeneration) && c.observedGeneration == metadata.generation)"
+	FluxRGDCurrent = fluxReadyNow
+	// An RGD is Inactive while KRO is still creating its CRD, and KindReady
+	// can be False for a moment then, so only a graph KRO rejected
+	// (GraphAccepted=False) for the current generation counts as failed.
+	FluxRGDFailed = "has(status.conditions) && status.conditions.exists(c, c.type == 'GraphAccepted' && c.status == 'False' && " +
+		"has(c.observedGeneration) && c.observedGeneration == metadata.generation)"
 )
+
+// FluxRetryInterval is the Kustomizations' spec.retryInterval: without it
+// a failed reconciliation (e.g. an instance applied while its CRD was not
+// there yet) is retried only after spec.interval (10m).
+const FluxRetryInterval = "1m"
+
+// FluxPruneDisabled is the annotation that keeps kustomize-controller from
+// deleting an object it applied; the Namespaces typekro adds carry it, since
+// a namespace may hold objects that are not in the tree.
+const FluxPruneDisabled = "kustomize.toolkit.fluxcd.io/prune"
 
 // FluxOptions shape the Flux tree.
 type FluxOptions struct {
@@ -119,6 +143,11 @@ type FluxOptions struct {
 	Namespace string
 	// Interval of the Kustomizations (default 10m).
 	Interval string
+	// CreateNamespaces adds a Namespace to the instance layer for every
+	// namespace its objects use that the inputs do not declare (and that
+	// is not one every cluster has), so the README's own example works on
+	// a fresh cluster.
+	CreateNamespaces bool
 }
 
 // Flux layer directories inside the tree.
@@ -131,9 +160,19 @@ const (
 // FluxTree lays objects out for Flux's kustomize-controller, which runs no
 // plugins and so needs the rendered YAML committed:
 //
-//	definitions/   CRDs and RGDs + kustomization.yaml  (applied first, waited for)
-//	instances/     namespaces, plain manifests, instances + kustomization.yaml
+//	kustomization.yaml  lists flux/*.yaml only
+//	definitions/        CRDs and RGDs                        (applied first, waited for)
+//	instances/          namespaces, plain manifests, instances
 //	flux/definitions.yaml, flux/instances.yaml: the Flux Kustomizations
+//
+// The layers have no kustomization.yaml: kustomize-controller then
+// generates one listing every manifest under the path, so deleting an
+// instance's file by hand removes (prunes) the instance instead of breaking
+// the build with "no such file"; render --check still reports the tree as
+// stale. The root kustomization.yaml lists only the two files that are
+// always there, and stops a Kustomization that syncs a parent directory
+// (e.g. flux-system's clusters/<name>) from descending into the layers and
+// applying them without the order and health checks.
 //
 // The instance layer dependsOn the definition layer, so instances are
 // applied only once KRO accepted every RGD and created their CRDs. RGDs get
@@ -155,8 +194,10 @@ func FluxTree(objs []Object, o FluxOptions) (Tree, error) {
 	if o.Interval == "" {
 		o.Interval = "10m"
 	}
+	if o.CreateNamespaces {
+		objs = append(missingNamespaces(objs), objs...)
+	}
 	t := Tree{}
-	layers := map[string][]string{FluxDefinitionsDir: nil, FluxInstancesDir: nil}
 	instanceKinds := map[schema.GroupVersionKind]bool{}
 	hasRGD := false
 	for _, obj := range objs {
@@ -168,13 +209,7 @@ func FluxTree(objs []Object, o FluxOptions) (Tree, error) {
 		case RoleRGD:
 			layer = FluxDefinitionsDir
 			hasRGD = true
-			u = u.DeepCopy()
-			ann := u.GetAnnotations()
-			if ann == nil {
-				ann = map[string]string{}
-			}
-			ann[FluxSubstitute] = "disabled"
-			u.SetAnnotations(ann)
+			u = annotated(u, FluxSubstitute, "disabled")
 		case RoleInstance:
 			instanceKinds[u.GroupVersionKind()] = true
 		}
@@ -182,26 +217,21 @@ func FluxTree(objs []Object, o FluxOptions) (Tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		rel := Path(Object{Role: obj.Role, Object: u})
-		p := layer + "/" + rel
+		p := layer + "/" + Path(Object{Role: obj.Role, Object: u})
 		if _, dup := t[p]; dup {
 			return nil, fmt.Errorf("two objects map to %s", p)
 		}
 		t[p] = b
-		layers[layer] = append(layers[layer], rel)
 	}
-	for layer, files := range layers {
-		sort.Strings(files)
-		b, err := marshal(map[string]any{
-			"apiVersion": kustomizeKustomization,
-			"kind":       "Kustomization",
-			"resources":  stringsToAny(files),
-		})
-		if err != nil {
-			return nil, err
-		}
-		t[layer+"/kustomization.yaml"] = b
+	root, err := marshal(map[string]any{
+		"apiVersion": kustomizeKustomization,
+		"kind":       "Kustomization",
+		"resources":  []any{FluxDir + "/" + FluxDefinitionsDir + ".yaml", FluxDir + "/" + FluxInstancesDir + ".yaml"},
+	})
+	if err != nil {
+		return nil, err
 	}
+	t["kustomization.yaml"] = root
 
 	defs := fluxKustomization(o, FluxDefinitionsDir)
 	if hasRGD {
@@ -243,6 +273,53 @@ func FluxTree(objs []Object, o FluxOptions) (Tree, error) {
 	return t, nil
 }
 
+// builtinNamespaces exist in every cluster; typekro never writes them.
+var builtinNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// missingNamespaces returns a Namespace for every namespace that the
+// instance layer's objects use and no input declares, sorted by name.
+// They carry prune: disabled: removing the last instance of a namespace
+// must not delete the namespace and whatever else lives in it.
+func missingNamespaces(objs []Object) []Object {
+	declared := map[string]bool{}
+	used := map[string]bool{}
+	for _, o := range objs {
+		switch o.Role {
+		case RoleNamespace:
+			declared[o.Object.GetName()] = true
+		case RoleResource, RoleInstance:
+			if ns := o.Object.GetNamespace(); ns != "" {
+				used[ns] = true
+			}
+		}
+	}
+	var names []string
+	for ns := range used {
+		if !declared[ns] && !builtinNamespaces[ns] {
+			names = append(names, ns)
+		}
+	}
+	sort.Strings(names)
+	out := make([]Object, len(names))
+	for i, ns := range names {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+		out[i] = Object{Role: RoleNamespace, Object: annotated(u, FluxPruneDisabled, "disabled")}
+	}
+	return out
+}
+
+// annotated returns a copy of u with one more annotation.
+func annotated(u *unstructured.Unstructured, key, value string) *unstructured.Unstructured {
+	u = u.DeepCopy()
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[key] = value
+	u.SetAnnotations(ann)
+	return u
+}
+
 func fluxKustomization(o FluxOptions, layer string) map[string]any {
 	p := path.Clean(o.Path)
 	if p == "." {
@@ -255,26 +332,21 @@ func fluxKustomization(o FluxOptions, layer string) map[string]any {
 		"kind":       "Kustomization",
 		"metadata":   map[string]any{"name": o.Name + "-" + layer, "namespace": o.Namespace},
 		"spec": map[string]any{
-			"interval":  o.Interval,
-			"path":      p,
-			"prune":     true,
-			"wait":      true,
-			"timeout":   "5m",
-			"sourceRef": map[string]any{"kind": "GitRepository", "name": o.Source},
+			"interval": o.Interval,
+			"path":     p,
+			"prune":    true,
+			"wait":     true,
+			// retryInterval does not shorten the wait for a dependency:
+			// kustomize-controller's --requeue-dependency (30s) does.
+			"retryInterval": FluxRetryInterval,
+			"timeout":       "5m",
+			"sourceRef":     map[string]any{"kind": "GitRepository", "name": o.Source},
 		},
 	}
 }
 
 func marshal(v map[string]any) ([]byte, error) {
 	return yaml.Marshal(v)
-}
-
-func stringsToAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
 }
 
 // FluxName turns a directory name into a DNS-1123 label usable as the

@@ -67,18 +67,20 @@ func TestFluxTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// No kustomization.yaml in the layers: kustomize-controller generates
+	// one from the files present, so a file deleted by hand cannot break
+	// the build (issue 12).
 	wantPaths := []string{
 		"definitions/crds/things.example.com.yaml",
-		"definitions/kustomization.yaml",
 		"definitions/rgds/webapp.yaml",
 		"flux/definitions.yaml",
 		"flux/instances.yaml",
 		"instances/instances/prod/database-db.yaml",
 		"instances/instances/prod/webapp-blog.yaml",
 		"instances/instances/prod/webapp-shop.yaml",
-		"instances/kustomization.yaml",
 		"instances/namespaces/prod.yaml",
 		"instances/resources/prod/configmap-settings.yaml",
+		"kustomization.yaml",
 	}
 	if got := tree.Paths(); !reflect.DeepEqual(got, wantPaths) {
 		t.Fatalf("paths:\n got %v\nwant %v", got, wantPaths)
@@ -90,13 +92,13 @@ func TestFluxTree(t *testing.T) {
 		t.Errorf("instance got the substitute annotation")
 	}
 
+	// The root kustomization.yaml lists only files render always writes.
 	var kust struct{ Resources []string }
-	if err := yaml.Unmarshal(tree["instances/kustomization.yaml"], &kust); err != nil {
+	if err := yaml.Unmarshal(tree["kustomization.yaml"], &kust); err != nil {
 		t.Fatal(err)
 	}
-	wantRes := []string{"instances/prod/database-db.yaml", "instances/prod/webapp-blog.yaml", "instances/prod/webapp-shop.yaml", "namespaces/prod.yaml", "resources/prod/configmap-settings.yaml"}
-	if !reflect.DeepEqual(kust.Resources, wantRes) {
-		t.Errorf("instances/kustomization.yaml resources: %v, want %v", kust.Resources, wantRes)
+	if want := []string{"flux/definitions.yaml", "flux/instances.yaml"}; !reflect.DeepEqual(kust.Resources, want) {
+		t.Errorf("kustomization.yaml resources: %v, want %v", kust.Resources, want)
 	}
 
 	type hc struct{ APIVersion, Kind, Current, Failed, InProgress string }
@@ -104,6 +106,7 @@ func TestFluxTree(t *testing.T) {
 		Metadata struct{ Name, Namespace string }
 		Spec     struct {
 			Path, Interval   string
+			RetryInterval    string
 			Wait, Prune      bool
 			SourceRef        struct{ Kind, Name string }
 			DependsOn        []struct{ Name string }
@@ -118,14 +121,15 @@ func TestFluxTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	if defs.Metadata.Name != "shop-definitions" || defs.Metadata.Namespace != "flux-system" || defs.Spec.Path != "./clusters/prod/shop/definitions" ||
-		!defs.Spec.Wait || !defs.Spec.Prune || defs.Spec.SourceRef.Name != "flux-system" || defs.Spec.SourceRef.Kind != "GitRepository" || len(defs.Spec.DependsOn) != 0 {
+		!defs.Spec.Wait || !defs.Spec.Prune || defs.Spec.SourceRef.Name != "flux-system" || defs.Spec.SourceRef.Kind != "GitRepository" || len(defs.Spec.DependsOn) != 0 ||
+		defs.Spec.RetryInterval != FluxRetryInterval {
 		t.Errorf("definitions Kustomization: %+v", defs)
 	}
 	if len(defs.Spec.HealthCheckExprs) != 1 || defs.Spec.HealthCheckExprs[0].Kind != "ResourceGraphDefinition" {
 		t.Errorf("definitions health checks: %+v", defs.Spec.HealthCheckExprs)
 	}
 	if insts.Metadata.Name != "shop-instances" || insts.Spec.Path != "./clusters/prod/shop/instances" || !insts.Spec.Wait ||
-		len(insts.Spec.DependsOn) != 1 || insts.Spec.DependsOn[0].Name != "shop-definitions" {
+		len(insts.Spec.DependsOn) != 1 || insts.Spec.DependsOn[0].Name != "shop-definitions" || insts.Spec.RetryInterval != FluxRetryInterval {
 		t.Errorf("instances Kustomization: %+v", insts)
 	}
 	wantHC := []hc{
@@ -212,5 +216,80 @@ func TestFluxName(t *testing.T) {
 		if got := FluxName(in); got != want {
 			t.Errorf("FluxName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Instances in a namespace no input declares get a Namespace in the instance
+// layer (issue 12: "namespaces \"development\" not found" on a fresh
+// cluster), never pruned, and only when asked.
+func TestFluxTreeNamespaces(t *testing.T) {
+	objs := []Object{
+		obj(RoleNamespace, "v1", "Namespace", "", "declared", nil),
+		obj(RoleInstance, "example.com/v1alpha1", "WebApp", "development", "a", nil),
+		obj(RoleInstance, "example.com/v1alpha1", "WebApp", "development", "b", nil),
+		obj(RoleInstance, "example.com/v1alpha1", "WebApp", "declared", "c", nil),
+		obj(RoleInstance, "example.com/v1alpha1", "Cluster", "", "global", nil),
+		obj(RoleInstance, "example.com/v1alpha1", "WebApp", "default", "d", nil),
+		obj(RoleResource, "v1", "ConfigMap", "shared", "settings", nil),
+		obj(RoleRGD, "kro.run/v1alpha1", "ResourceGraphDefinition", "", "webapp", nil),
+	}
+	Sort(objs)
+	for _, tc := range []struct {
+		name   string
+		create bool
+		want   []string // namespace files
+	}{
+		{"created", true, []string{"instances/namespaces/declared.yaml", "instances/namespaces/development.yaml", "instances/namespaces/shared.yaml"}},
+		{"opted out", false, []string{"instances/namespaces/declared.yaml"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree, err := FluxTree(objs, FluxOptions{Name: "x", Path: "deploy", CreateNamespaces: tc.create})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range tree.Paths() {
+				if strings.HasPrefix(p, "instances/namespaces/") {
+					got = append(got, p)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("namespace files: %v, want %v", got, tc.want)
+			}
+			if string(tree["instances/namespaces/declared.yaml"]) != "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: declared\n" {
+				t.Errorf("a declared Namespace was changed:\n%s", tree["instances/namespaces/declared.yaml"])
+			}
+			if tc.create {
+				want := "apiVersion: v1\nkind: Namespace\nmetadata:\n  annotations:\n    " + FluxPruneDisabled + ": disabled\n  name: development\n"
+				if got := string(tree["instances/namespaces/development.yaml"]); got != want {
+					t.Errorf("generated Namespace:\n%s\nwant\n%s", got, want)
+				}
+			}
+		})
+	}
+}
+
+// A file deleted by hand leaves a tree Flux can still build (nothing lists
+// it), and render --check's Diff still reports the tree as stale.
+func TestFluxTreeDeletedFile(t *testing.T) {
+	tree, err := FluxTree(sample(), FluxOptions{Name: "shop", Path: "deploy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gone = "instances/instances/prod/webapp-blog.yaml"
+	for p, b := range tree {
+		if strings.HasSuffix(p, "kustomization.yaml") && strings.Contains(string(b), "webapp-blog") {
+			t.Errorf("%s lists %s: deleting the file would break the build", p, gone)
+		}
+	}
+	dir := t.TempDir()
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(gone))); err != nil {
+		t.Fatal(err)
+	}
+	if diff, err := tree.Diff(dir); err != nil || !reflect.DeepEqual(diff, []string{gone}) {
+		t.Errorf("Diff after deleting %s: %v, %v", gone, diff, err)
 	}
 }
