@@ -137,14 +137,26 @@ func ParseComposition(d *Document) (*Composition, Errors) {
 	}
 	ids := map[string]bool{}
 	collections := map[string]bool{}
-	for _, raw := range rawResources {
+	firstOf := map[string]string{} // id -> path of the resource that declared it first
+	duplicate := map[int]bool{}
+	for i, raw := range rawResources {
 		if r, ok := raw.(map[string]any); ok {
 			id, _ := r["id"].(string)
+			path := fmt.Sprintf("spec.resources[%d]", i)
+			if first, dup := firstOf[id]; dup && id != "" {
+				duplicate[i] = true
+				fail(path+".id", "duplicate resource id %q: already used by %s (line %d)", id, first, d.Line(first+".id"))
+				continue
+			}
+			firstOf[id] = path
 			ids[id] = true
 			if _, fe := r["forEach"]; fe {
 				collections[id] = true
 			}
 		}
+	}
+	if status, ok := rgdSchema["status"]; ok {
+		errs = append(errs, checkValues(d, "spec.schema.status", status)...)
 	}
 	var resources []any
 	for i, raw := range rawResources {
@@ -152,6 +164,15 @@ func ParseComposition(d *Document) (*Composition, Errors) {
 		r, ok := raw.(map[string]any)
 		if !ok {
 			fail(path, "a resource must be a mapping with an id")
+			continue
+		}
+		if duplicate[i] {
+			continue // its other errors would only repeat the first one's
+		}
+		if verrs := checkValues(d, path, r); len(verrs) > 0 {
+			// A typo such as an unclosed ${ explains the factory's or KRO's
+			// complaints about the same value: report only the cause.
+			errs = append(errs, verrs...)
 			continue
 		}
 		res, src, rerrs := convertResource(d, path, r, ids, collections)
@@ -282,6 +303,68 @@ func convertResource(d *Document, path string, r map[string]any, ids, collection
 		}
 	}
 	return out, src, errs
+}
+
+// maxValueErrors caps checkValues' reports for one resource.
+const maxValueErrors = 20
+
+// checkValues finds, in everything written for one resource (or the status
+// schema), values that are accepted silently but are nonsense: a string with
+// a ${ that never closes (KRO keeps it as literal text) and null list items
+// (volumeClaimTemplates: [null] becomes an empty object the API server
+// refuses).
+func checkValues(d *Document, path string, v any) Errors {
+	var errs Errors
+	var walk func(p string, v any)
+	walk = func(p string, v any) {
+		if len(errs) >= maxValueErrors {
+			return
+		}
+		switch t := v.(type) {
+		case string:
+			if at := unclosedExpr(t); at >= 0 {
+				errs = append(errs, d.Errorf(p, "unclosed ${ in %s: missing }", snippet(t, at)))
+			}
+		case map[string]any:
+			for _, k := range sortedKeys(t) {
+				walk(p+"."+k, t[k])
+			}
+		case []any:
+			for i, item := range t {
+				ip := fmt.Sprintf("%s[%d]", p, i)
+				if item == nil {
+					errs = append(errs, d.Errorf(ip, "empty list item (null)"))
+					continue
+				}
+				walk(ip, item)
+			}
+		}
+	}
+	walk(path, v)
+	return errs
+}
+
+// unclosedExpr returns the offset of the first ${ without a matching }
+// (KRO's parser rules), or -1.
+func unclosedExpr(s string) int {
+	if !strings.Contains(s, "${") {
+		return -1
+	}
+	_, at, _ := factories.Scan(s)
+	return at
+}
+
+// snippet quotes s around offset at, shortened for long values.
+func snippet(s string, at int) string {
+	const width = 40
+	start, end, pre, post := max(0, at-10), min(len(s), at+width), "", ""
+	if start > 0 {
+		pre = "..."
+	}
+	if end < len(s) {
+		post = "..."
+	}
+	return fmt.Sprintf("%q", pre+s[start:end]+post)
 }
 
 // ResourceGVKs lists the kinds an RGD's resources create (template) or read
