@@ -130,15 +130,32 @@ func TestGitOpsFluxTree(t *testing.T) {
 		t.Fatalf("Flux Kustomizations:\n%+v\n%+v", defs, insts)
 	}
 
+	// The layers have no kustomization.yaml (kustomize-controller generates
+	// one from the files there); the instance layer has a Namespace for the
+	// instances' namespace, which Flux must never prune.
+	for _, layer := range []string{"definitions", "instances"} {
+		if _, err := os.Stat(filepath.Join(out, layer, "kustomization.yaml")); err == nil {
+			t.Errorf("%s/kustomization.yaml written: a file deleted by hand would break Flux's build", layer)
+		}
+	}
+	nsObj, err := os.ReadFile(filepath.Join(out, "instances", "namespaces", ns+".yaml"))
+	if err != nil || !strings.Contains(string(nsObj), "kustomize.toolkit.fluxcd.io/prune: disabled") {
+		t.Errorf("instance layer Namespace %s: %v\n%s", ns, err, nsObj)
+	}
+
 	// Clean up in reverse order: instances (KRO removes what they made), then the RGD.
 	deleteLayerAtEnd(t, filepath.Join(out, "definitions"))
 	deleteLayerAtEnd(t, filepath.Join(out, "instances"))
 
+	// As kustomize-controller applies a layer: every manifest under it,
+	// Namespaces (and CRDs) first.
 	applyLayer := func(layer string) {
 		t.Helper()
-		r := e2eutil.Run(t, e2eutil.Cmd{Bin: e2eutil.KubectlBin(t), Args: []string{"apply", "--server-side", "--field-manager", "kustomize-controller", "-k", filepath.Join(out, layer)}})
-		if r.ExitCode != 0 {
-			t.Fatalf("apply %s layer: exit %d\n%s%s", layer, r.ExitCode, r.Stdout, r.Stderr)
+		for _, dir := range layerDirs(t, filepath.Join(out, layer), true) {
+			r := e2eutil.Run(t, e2eutil.Cmd{Bin: e2eutil.KubectlBin(t), Args: []string{"apply", "--server-side", "--field-manager", "kustomize-controller", "-R", "-f", dir}})
+			if r.ExitCode != 0 {
+				t.Fatalf("apply %s: exit %d\n%s%s", dir, r.ExitCode, r.Stdout, r.Stderr)
+			}
 		}
 	}
 
@@ -212,16 +229,45 @@ func waitHealthy(t *testing.T, c *e2eutil.ClientSet, k fluxKustomization, gvk sc
 	})
 }
 
+// layerDirs lists a layer's subdirectories, namespaces/ and crds/ first as
+// kustomize-controller's staged apply orders them; withNamespaces false
+// leaves namespaces/ out.
+func layerDirs(t *testing.T, layer string, withNamespaces bool) []string {
+	t.Helper()
+	entries, err := os.ReadDir(layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, rest []string
+	for _, e := range entries {
+		switch {
+		case !e.IsDir():
+		case e.Name() == "namespaces" || e.Name() == "crds":
+			if withNamespaces || e.Name() != "namespaces" {
+				first = append(first, filepath.Join(layer, e.Name()))
+			}
+		default:
+			rest = append(rest, filepath.Join(layer, e.Name()))
+		}
+	}
+	return append(first, rest...)
+}
+
 // deleteLayerAtEnd deletes a layer's objects when the test ends (cleanups
-// run LIFO). Not e2eutil.Run: t.Context() is cancelled while cleanups run.
-func deleteLayerAtEnd(t *testing.T, dir string) {
+// run LIFO), except its Namespaces, which carry prune: disabled (the test
+// namespace has its own cleanup). Not e2eutil.Run: t.Context() is cancelled
+// while cleanups run.
+func deleteLayerAtEnd(t *testing.T, layer string) {
 	kubectl := e2eutil.KubectlBin(t)
+	dirs := layerDirs(t, layer, false)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, kubectl, "delete", "--ignore-not-found", "--wait", "--timeout", "90s", "-k", dir).CombinedOutput()
-		if err != nil {
-			t.Errorf("cleanup: kubectl delete -k %s: %v\n%s", dir, err, out)
+		for _, dir := range dirs {
+			out, err := exec.CommandContext(ctx, kubectl, "delete", "--ignore-not-found", "--wait", "--timeout", "90s", "-R", "-f", dir).CombinedOutput()
+			if err != nil {
+				t.Errorf("cleanup: kubectl delete -R -f %s: %v\n%s", dir, err, out)
+			}
 		}
 	})
 }

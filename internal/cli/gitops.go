@@ -19,15 +19,24 @@ type gitops struct {
 	Target     string
 	FluxSource string
 	FluxPath   string
-	stderr     io.Writer
-	argo       render.ArgoCDSettings
+	// CreateNamespaces: with --target flux, write a Namespace for every
+	// namespace the instance layer uses that the inputs do not declare.
+	CreateNamespaces bool
+	stderr           io.Writer
+	flags            *pflag.FlagSet // to tell a flag given from its default
+	argo             render.ArgoCDSettings
 }
 
 func (g *gitops) AddFlags(fs *pflag.FlagSet) {
+	g.flags = fs
 	fs.StringVar(&g.Target, "target", render.TargetPlain, `plain; argocd (for an Argo CD Config Management Plugin: sync waves, SkipDryRunOnMissingResource on
 instances, settings from ARGOCD_APP_NAMESPACE, ARGOCD_ENV_TYPEKRO_* and PARAM_*); or flux (with --output-dir: an RGD layer
 and an instance layer plus the Flux Kustomizations that apply them in order)`)
 	fs.StringVar(&g.FluxSource, "flux-source", render.FluxDefaultSource, "with --target flux: the GitRepository (in flux-system) the Kustomizations read")
+	// A positive boolean turned off with =false, as kubectl's own
+	// (--validate=false, --show-managed-fields); the name is Helm's
+	// --create-namespace and Argo CD's CreateNamespace=true, which users know.
+	fs.BoolVar(&g.CreateNamespaces, "create-namespaces", true, "with --target flux: write a Namespace (never pruned by Flux) for each namespace the instances and manifests use that the inputs do not declare; --create-namespaces=false when the namespaces are managed elsewhere")
 	fs.StringVar(&g.FluxPath, "flux-path", "", "with --target flux: the output directory as Flux sees it, relative to the repository root (default: found from the enclosing Git repository)")
 }
 
@@ -72,8 +81,12 @@ func (g *gitops) Validate(outputDir, output string) error {
 	default:
 		return Usage(fmt.Errorf("--target must be one of %s, not %q", strings.Join(render.Targets, ", "), g.Target))
 	}
-	if g.Target != render.TargetFlux && g.FluxPath != "" {
-		return Usage(fmt.Errorf("--flux-path needs --target flux"))
+	if g.Target != render.TargetFlux {
+		for _, f := range []string{"flux-path", "create-namespaces"} {
+			if g.flags.Changed(f) {
+				return Usage(fmt.Errorf("--%s needs --target flux", f))
+			}
+		}
 	}
 	return nil
 }
@@ -116,5 +129,5 @@ func (g *gitops) Tree(objs []render.Object, dir string) (render.Tree, error) {
 	if p == "." {
 		name = render.FluxName(dir)
 	}
-	return render.FluxTree(objs, render.FluxOptions{Name: name, Path: p, Source: g.FluxSource})
+	return render.FluxTree(objs, render.FluxOptions{Name: name, Path: p, Source: g.FluxSource, CreateNamespaces: g.CreateNamespaces})
 }
