@@ -20,6 +20,7 @@ import (
 	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	sigsjson "sigs.k8s.io/json"
 
+	"github.com/typekro/kubectl-typekro/pkg/celexpr"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/schemas"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	// resource kinds (e.g. live discovery with --schemas=cluster).
 	Resolver   resolver.SchemaResolver
 	RESTMapper meta.RESTMapper
+	// CELCostLimit bounds every evaluation of the definitions' expressions
+	// (0: celexpr.DefaultCostLimit, celexpr.Unlimited: none).
+	CELCostLimit uint64
 }
 
 // Definition is a composition that KRO's builder accepted.
@@ -246,6 +250,12 @@ func build(c *composition.Composition, reg *schemas.Registry, opts Options) (*De
 	}
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	if cerrs := checkCRD(c, g.CRD); len(cerrs) > 0 {
+		return nil, cerrs
+	}
+	if err := celexpr.LimitGraph(g, opts.CELCostLimit); err != nil {
+		return nil, composition.Errors{c.Doc.Errorf("spec.resources", "CEL cost limit: %v", err)}
 	}
 	d := &Definition{Composition: c, Typed: typed, Graph: g, GVK: c.InstanceGVK()}
 	inst, err := newInstanceSchema(g.CRD)

@@ -166,7 +166,7 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 		ignored, err := n.IsIgnored()
 		if err != nil {
 			if !runtime.IsDataPending(err) {
-				return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
+				return nil, NodeError(ref, n, err)
 			}
 			pendingNodes[id] = true
 			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + WaitsOn(n, pendingNodes, err)})
@@ -188,7 +188,7 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 		desired, err := n.GetDesired()
 		if err != nil {
 			if !runtime.IsDataPending(err) {
-				return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
+				return nil, NodeError(ref, n, err)
 			}
 			pendingNodes[id] = true
 			out.Pending = append(out.Pending, diagnose(ref, n, g, observed, pendingNodes, err)...)
@@ -218,6 +218,9 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 		for i, d := range desired {
 			objs[i] = d.DeepCopy()
 			Decorate(objs[i], inst.Object, n, i, len(desired))
+			if err := CheckSize(ref, id, objs[i]); err != nil {
+				return nil, err
+			}
 			out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
 		}
 		observed[id] = desired
