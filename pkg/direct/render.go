@@ -218,6 +218,9 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 		for i, d := range desired {
 			objs[i] = d.DeepCopy()
 			Decorate(objs[i], inst.Object, n, i, len(desired))
+			if err := checkName(inst, id, objs[i]); err != nil {
+				return nil, err
+			}
 			if err := CheckSize(ref, id, objs[i]); err != nil {
 				return nil, err
 			}
