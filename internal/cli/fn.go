@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/kustomize"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -99,18 +100,15 @@ func runFn(streams genericiooptions.IOStreams, args []string) error {
 	if standalone {
 		rw.KeepReaderAnnotations = false
 		rw.NoWrap = true
-		fc, err := readFunctionConfig(args[0])
+		reader := composition.NewReader("", streams.In)
+		fc, err := readFunctionConfig(reader, args[0])
 		if err != nil {
 			return Usage(err)
 		}
 		rw.FunctionConfig = fc
 		var readers []io.Reader
 		for _, a := range args[1:] {
-			if a == "-" {
-				readers = append(readers, streams.In)
-				continue
-			}
-			data, err := os.ReadFile(a)
+			data, err := reader.ReadFile(a)
 			if err != nil {
 				return Usage(err)
 			}
@@ -122,7 +120,8 @@ func runFn(streams genericiooptions.IOStreams, args []string) error {
 			fmt.Fprintln(streams.ErrOut, fnHint)
 			return &ExitError{Code: ExitUsage}
 		}
-		data, err := io.ReadAll(streams.In)
+		// A ResourceList is read whole or refused, never cut short.
+		data, err := composition.NewReader("", streams.In).ReadFile("-")
 		if err != nil {
 			return Usage(err)
 		}
@@ -160,8 +159,8 @@ func runFn(streams genericiooptions.IOStreams, args []string) error {
 	return err
 }
 
-func readFunctionConfig(file string) (*yaml.RNode, error) {
-	data, err := os.ReadFile(file)
+func readFunctionConfig(reader *composition.Reader, file string) (*yaml.RNode, error) {
+	data, err := reader.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/typekro/kubectl-typekro/pkg/kustomize"
+	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
@@ -57,12 +57,12 @@ func (g *gitops) Complete(cmd *cobra.Command, paths *[]string, mode, namespace *
 	}
 	if len(g.argo.Paths) > 0 {
 		// Parameters come from the Application, not the repo: keep them inside the app directory.
-		root, err := kustomize.Root(".")
+		root, err := composition.Root(".")
 		if err != nil {
 			return Usage(err)
 		}
 		for _, p := range g.argo.Paths {
-			if _, err := kustomize.Inside(root, p); err != nil {
+			if _, err := composition.Inside(root, p); err != nil {
 				return Usage(fmt.Errorf("parameter paths: %w", err))
 			}
 		}

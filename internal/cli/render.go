@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -58,6 +59,11 @@ and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
 			}
 			if err := o.gitops.Complete(cmd, &o.Paths, &o.Mode, &o.Namespace); err != nil {
 				return err
+			}
+			if o.gitops.Target == render.TargetArgoCD {
+				// An Argo CD app's repository is not trusted: read nothing
+				// outside the app directory.
+				o.root = "."
 			}
 			if err := o.Validate(); err != nil {
 				return err
@@ -145,6 +151,10 @@ func (o *renderOptions) Run() error {
 	}
 	if o.Check {
 		diff, err := tree.Diff(o.OutputDir)
+		var conflict *render.ConflictError
+		if errors.As(err, &conflict) {
+			return Fail(err) // render --output-dir would refuse: not up to date
+		}
 		if err != nil {
 			return Usage(err)
 		}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,14 +15,13 @@ import (
 
 // Well-known document kinds.
 const (
-	Group            = "typekro.dev"
-	APIVersion       = "typekro.dev/v1alpha1"
-	KindComposition  = "Composition"
-	KroAPIVersion    = "kro.run/v1alpha1"
-	KindRGD          = "ResourceGraphDefinition"
-	CRDAPIVersion    = "apiextensions.k8s.io/v1"
-	KindCRD          = "CustomResourceDefinition"
-	maxDocumentBytes = 8 << 20
+	Group           = "typekro.dev"
+	APIVersion      = "typekro.dev/v1alpha1"
+	KindComposition = "Composition"
+	KroAPIVersion   = "kro.run/v1alpha1"
+	KindRGD         = "ResourceGraphDefinition"
+	CRDAPIVersion   = "apiextensions.k8s.io/v1"
+	KindCRD         = "CustomResourceDefinition"
 )
 
 // Set is everything read from the inputs, sorted by kind of document.
@@ -51,46 +48,9 @@ func (s *Set) Documents() []*Document {
 	return all
 }
 
-// Files expands paths into the YAML files to read: files as given,
-// directories recursively (*.yaml, *.yml, sorted, hidden entries skipped).
-// "-" means standard input.
+// Files expands paths into the YAML files to read, with a default reader.
 func Files(paths []string) ([]string, error) {
-	var files []string
-	for _, p := range paths {
-		if p == "-" {
-			files = append(files, p)
-			continue
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, &IOError{Err: err}
-		}
-		if !info.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			name := d.Name()
-			if path != p && strings.HasPrefix(name, ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !isYAML(name) || isKustomization(name) {
-				return nil
-			}
-			files = append(files, path)
-			return nil
-		})
-		if err != nil {
-			return nil, &IOError{Err: err}
-		}
-	}
-	return files, nil
+	return NewReader("", nil).Files(paths)
 }
 
 func isYAML(name string) bool {
@@ -105,37 +65,6 @@ func isKustomization(name string) bool {
 		return true
 	}
 	return false
-}
-
-// Load reads every path and classifies its documents. Content problems are
-// collected and returned together as Errors; unreadable paths return an
-// *IOError at once.
-func Load(paths ...string) (*Set, error) {
-	files, err := Files(paths)
-	if err != nil {
-		return nil, err
-	}
-	set := &Set{}
-	var errs Errors
-	for _, f := range files {
-		data, err := readFile(f)
-		if err != nil {
-			return nil, &IOError{Err: err}
-		}
-		docs, perrs := Parse(f, data)
-		errs = append(errs, perrs...)
-		for _, d := range docs {
-			errs = append(errs, set.add(d)...)
-		}
-	}
-	return set, errs.Err()
-}
-
-func readFile(f string) ([]byte, error) {
-	if f == "-" {
-		return io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
-	}
-	return os.ReadFile(f)
 }
 
 // Parse splits a multi-document YAML stream into documents. A syntax error

@@ -100,6 +100,7 @@ type run struct {
 	fcRef   *yaml.ResourceIdentifier
 	fcFile  string
 	root    string
+	reader  *composition.Reader
 	results framework.Results
 	inputs  []*input
 	byDoc   map[*composition.Document]*input
@@ -144,12 +145,13 @@ func (p *Processor) process(rl *framework.ResourceList) ([]*yaml.RNode, framewor
 		}
 		dir = wd
 	}
-	root, err := Root(dir)
+	root, err := composition.Root(dir)
 	if err != nil {
 		r.configError("", err.Error())
 		return nil, r.results
 	}
 	r.root = root
+	r.reader = composition.NewReader(root, nil)
 
 	var cerrs composition.Errors
 	cerrs = append(cerrs, r.readFiles("spec.paths", cfg.Spec.Paths, fromFile)...)
@@ -197,36 +199,32 @@ func (p *Processor) process(rl *framework.ResourceList) ([]*yaml.RNode, framewor
 	return append(out, passthrough...), nil
 }
 
-// readFiles reads the files and directories of spec.paths or spec.crds,
-// refusing anything outside the root.
+// readFiles reads the files and directories of spec.paths or spec.crds
+// through one reader confined to the root.
 func (r *run) readFiles(field string, paths []string, src source) composition.Errors {
 	var errs composition.Errors
 	seen := map[string]bool{}
 	for i, rel := range paths {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		real, err := Inside(r.root, rel)
+		real, err := composition.Inside(r.root, rel)
 		if err != nil {
 			r.configError(f, err.Error())
 			continue
 		}
-		files, err := composition.Files([]string{real})
+		files, err := r.reader.Files([]string{real})
 		if err != nil {
-			r.configError(f, err.Error())
+			r.ioErrors(f, err)
 			continue
 		}
 		for _, file := range files {
-			if err := checkFile(r.root, file); err != nil {
-				r.configError(f, r.relative(err.Error()))
-				continue
-			}
 			display := r.display(file)
 			if seen[display] {
 				continue
 			}
 			seen[display] = true
-			data, err := os.ReadFile(file)
+			data, err := r.reader.ReadFile(file)
 			if err != nil {
-				r.configError(f, r.relative(err.Error()))
+				r.ioErrors(f, err)
 				continue
 			}
 			docs, perrs := composition.Parse(display, data)
@@ -240,6 +238,13 @@ func (r *run) readFiles(field string, paths []string, src source) composition.Er
 		}
 	}
 	return errs
+}
+
+// ioErrors reports each refused or unreadable file once.
+func (r *run) ioErrors(field string, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		r.configError(field, r.relative(line))
+	}
 }
 
 // readInline parses spec.instances.

@@ -118,26 +118,6 @@ func TestSymlinkEscape(t *testing.T) {
 	}
 }
 
-func TestInside(t *testing.T) {
-	root, err := kustomize.Root(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "a", "b"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, ok := range []string{".", "a", "a/b", "a/../a/b", "./a/"} {
-		if _, err := kustomize.Inside(root, ok); err != nil {
-			t.Errorf("Inside(%q): %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "..", "../x", "a/../../x", "/etc", "/"} {
-		if _, err := kustomize.Inside(root, bad); err == nil {
-			t.Errorf("Inside(%q): want an error", bad)
-		}
-	}
-}
-
 // The output is the same bytes on every run.
 func TestDeterministic(t *testing.T) {
 	input, err := os.ReadFile("testdata/generator/input.yaml")

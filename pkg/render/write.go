@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 
 	goruntime "runtime"
@@ -92,66 +89,6 @@ func (t Tree) Paths() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Write writes the tree under dir and removes YAML files under dir that
-// the tree no longer has, so the directory mirrors the inputs exactly.
-func (t Tree) Write(dir string) error {
-	stale, err := t.Diff(dir)
-	if err != nil {
-		return err
-	}
-	for _, p := range stale {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if data, ok := t[p]; ok {
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(full, data, 0o644); err != nil {
-				return err
-			}
-		} else if err := os.Remove(full); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Diff lists the paths whose content on disk differs from the tree: changed,
-// missing, or present on disk but no longer rendered.
-func (t Tree) Diff(dir string) ([]string, error) {
-	var diff []string
-	for _, p := range t.Paths() {
-		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		if err != nil && !os.IsNotExist(err) {
-			return nil, err
-		}
-		if err != nil || !bytes.Equal(got, t[p]) {
-			diff = append(diff, p)
-		}
-	}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if os.IsNotExist(err) && path == dir {
-			return filepath.SkipAll
-		}
-		if err != nil || d.IsDir() {
-			return err
-		}
-		ext := filepath.Ext(path)
-		if ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		if _, ok := t[filepath.ToSlash(rel)]; !ok {
-			diff = append(diff, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	sort.Strings(diff)
-	return diff, err
 }
 
 // WriteTo writes a stream in the given format (yaml or json).
