@@ -15,7 +15,7 @@ import (
 func renderDirect(res *compile.Result, allowPending bool, stderr io.Writer) ([]render.Object, error) {
 	r, err := direct.Render(res, direct.Options{AllowPending: allowPending})
 	var pe *direct.PendingError
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) || direct.IsLimit(err) {
 		return nil, Fail(err)
 	}
 	if err != nil {

@@ -42,6 +42,9 @@ func (o *applyOptions) runDirect() error {
 		return err
 	}
 	offline, err := direct.Render(res, direct.Options{AllowPending: true})
+	if direct.IsLimit(err) {
+		return Fail(err)
+	}
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ type inputOptions struct {
 	CRDDirs      []string
 	Schemas      string
 	FeatureGates string
+	// CELCostLimit is --cel-cost-limit (0: unlimited).
+	CELCostLimit uint64
 }
 
 func (o *inputOptions) AddFlags(fs *pflag.FlagSet) {
@@ -26,6 +28,7 @@ func (o *inputOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.CRDDirs, "crds", nil, "files or directories with CRDs of custom kinds used in templates (not rendered)")
 	fs.StringVar(&o.Schemas, "schemas", "builtin", "where resource schemas come from: builtin (embedded Kubernetes v1.36 OpenAPI v3, offline) or cluster (live discovery)")
 	fs.StringVar(&o.FeatureGates, "kro-feature-gates", "", "KRO feature gates your controller runs with, e.g. CELOmitFunction=true")
+	addCELCostLimitFlag(fs, &o.CELCostLimit)
 }
 
 func (o *inputOptions) Validate() error {
@@ -71,6 +74,7 @@ func (o *inputOptions) Compile(paths []string, namespace string, flags *genericc
 		set.CRDs = append(set.CRDs, crds.CRDs...)
 	}
 	opts := compile.Options{Namespace: namespace}
+	opts.CELCostLimit = o.celCostLimit()
 	if o.Schemas == "cluster" {
 		cfg, err := flags.ToRESTConfig()
 		if err != nil {

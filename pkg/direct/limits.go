@@ -2,6 +2,7 @@ package direct
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
@@ -31,10 +32,22 @@ func CheckSize(ref, nodeID string, obj *unstructured.Unstructured) error {
 		return fmt.Errorf("%s: resource %q (%s): %w", ref, nodeID, obj.GetKind(), err)
 	}
 	if n := int64(len(data)); n > MaxObjectBytes {
-		return fmt.Errorf("%s: resource %q (%s %s): the rendered object is %d bytes, over the API server's request limit of %d bytes",
-			ref, nodeID, obj.GetKind(), obj.GetName(), n, MaxObjectBytes)
+		return &SizeError{fmt.Sprintf("%s: resource %q (%s %s): the rendered object is %d bytes, over the API server's request limit of %d bytes",
+			ref, nodeID, obj.GetKind(), obj.GetName(), n, MaxObjectBytes)}
 	}
 	return nil
+}
+
+// SizeError is a rendered object over MaxObjectBytes.
+type SizeError struct{ msg string }
+
+func (e *SizeError) Error() string { return e.msg }
+
+// IsLimit reports whether err is a CEL cost or object size limit: the
+// input, not the environment, is at fault.
+func IsLimit(err error) bool {
+	var se *SizeError
+	return celexpr.AsCostError(err) != nil || errors.As(err, &se)
 }
 
 // jsonSizeBound is an upper bound of the JSON encoding of v (every string

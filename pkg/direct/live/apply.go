@@ -407,7 +407,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			st := states[n.Spec.Meta.ID]
 			ignored, err := n.IsIgnored()
 			if err != nil && !runtime.IsDataPending(err) {
-				return nil, err
+				return nil, direct.NodeError(direct.InstanceRef(inst.Object), n, err)
 			}
 			if err != nil {
 				st.last = err.Error()
@@ -423,7 +423,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 			desired, err := n.GetDesired()
 			if err != nil {
 				if !runtime.IsDataPending(err) {
-					return nil, err
+					return nil, direct.NodeError(direct.InstanceRef(inst.Object), n, err)
 				}
 				st.last = err.Error()
 				continue
@@ -601,6 +601,9 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		states[n.Spec.Meta.ID].sent = desired
 		for i, des := range desired {
 			obj := inv.member(des, inst, n, i, len(desired))
+			if err := direct.CheckSize(direct.InstanceRef(inst.Object), id, obj); err != nil {
+				return err
+			}
 			if ns := obj.GetNamespace(); ns != "" && !recorded.Has(ns) {
 				recorded.Insert(ns)
 				newNS = true
