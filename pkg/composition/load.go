@@ -80,7 +80,7 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 			break
 		}
 		if err != nil {
-			errs = append(errs, &Error{File: file, Line: yamlErrorLine(err), Doc: fmt.Sprintf("document %d", index+1), Msg: "malformed YAML: " + cleanYAMLError(err)})
+			errs = append(errs, &Error{File: file, Line: min(yamlErrorLine(err), lines(data)), Doc: fmt.Sprintf("document %d", index+1), Msg: "malformed YAML: " + cleanYAMLError(err)})
 			break
 		}
 		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].ShortTag() == "!!null") {
@@ -94,7 +94,12 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 		}
 		v, err := toValue(root, 0)
 		if err != nil {
-			errs = append(errs, &Error{File: file, Line: root.Line, Doc: doc.Ref(), Msg: "malformed YAML: " + err.Error()})
+			line, msg := root.Line, err.Error()
+			var ne *nodeError
+			if errors.As(err, &ne) {
+				line, msg = ne.line, ne.msg
+			}
+			errs = append(errs, &Error{File: file, Line: line, Doc: doc.Ref(), Msg: "malformed YAML: " + msg})
 			continue
 		}
 		doc.Object = v.(map[string]any)
@@ -149,6 +154,9 @@ func (s *Set) Merge(o *Set) {
 	s.Others = append(s.Others, o.Others...)
 }
 
+// yamlErrorLine is the line of a syntax error. yaml.v3 reports a parser
+// error (as opposed to a scanner error) at the 0-based line of the
+// construct it was parsing, so those are one line short.
 func yamlErrorLine(err error) int {
 	var te *yaml.TypeError
 	msg := err.Error()
@@ -156,10 +164,41 @@ func yamlErrorLine(err error) int {
 		msg = te.Errors[0]
 	}
 	var line int
-	if i := strings.Index(msg, "line "); i >= 0 {
-		fmt.Sscanf(msg[i:], "line %d", &line)
+	i := strings.Index(msg, "line ")
+	if i < 0 {
+		return 0
+	}
+	fmt.Sscanf(msg[i:], "line %d", &line)
+	for _, p := range parserProblems {
+		if strings.Contains(msg, p) {
+			return line + 1
+		}
 	}
 	return line
+}
+
+// lines counts the lines of data, so an error at the end of the stream
+// points at the last line instead of one past it.
+func lines(data []byte) int {
+	n := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return max(n, 1)
+}
+
+// parserProblems are the messages of yaml.v3's parser (not its scanner).
+var parserProblems = []string{
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found undefined tag handle",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
 }
 
 func cleanYAMLError(err error) string {

@@ -62,7 +62,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "apiVersion: v1\nkind: [\n", "malformed YAML", 2},
 		{"no kind", "apiVersion: v1\nmetadata: {name: x}\n", "missing apiVersion or kind", 1},
 		{"scalar", "just a string\n", "must be a mapping", 1},
-		{"duplicate key", "apiVersion: v1\nkind: A\nkind: B\n", "duplicate key", 1},
+		{"duplicate key", "apiVersion: v1\nkind: A\nkind: B\n", "duplicate key", 3},
 		{"tab indentation", "apiVersion: v1\nkind: A\nmetadata:\n\tname: x\n", "malformed YAML", 4},
 	}
 	for _, tt := range tests {
@@ -104,5 +104,41 @@ func TestResourceGVKs(t *testing.T) {
 	got := ResourceGVKs(rgd)
 	if len(got) != 2 || got[0].Kind != "Deployment" || got[0].Group != "apps" || got[1].Group != "x.io" {
 		t.Errorf("got %v", got)
+	}
+}
+
+// Regression (issue 9.10): syntax and conversion errors are reported at the
+// line where the problem is, with no line number left inside the message,
+// and an integer wider than 64 bits is an error instead of a lossy float.
+func TestErrorPositions(t *testing.T) {
+	const head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+	cases := []struct {
+		name, in string
+		line     int
+		msg      string
+	}{
+		{"unclosed flow sequence", head + "data:\n  a: [1,\n  b: 2\n", 6, "did not find expected ',' or ']'"},
+		{"unclosed flow mapping in document 2", "---\n" + head + "---\n" + head + "x: {a\n", 11, "did not find expected ',' or '}'"},
+		{"list item in a mapping", head + "- a\n", 5, "did not find expected key"},
+		{"mapping value", head + "data: a: b\n", 5, "mapping values are not allowed"},
+		{"duplicate key", head + "data:\n  a: x\n  a: y\n", 7, `duplicate key "a"`},
+		{"20-digit integer", head + "spec:\n  n: 12345678901234567890\n", 6, "integer 12345678901234567890 does not fit in 64 bits"},
+		{"30-digit integer", head + "spec:\n  n: 123456789012345678901234567890\n", 6, "does not fit in 64 bits"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, errs := Parse("f.yaml", []byte(c.in))
+			if len(errs) != 1 {
+				t.Fatalf("want 1 error, got %v", errs)
+			}
+			e := errs[0]
+			if e.Line != c.line || !strings.Contains(e.Msg, c.msg) || strings.Contains(e.Msg, "line ") {
+				t.Errorf("got %q (line %d), want line %d and %q without a line inside the message", e.Error(), e.Line, c.line, c.msg)
+			}
+		})
+	}
+	docs, errs := Parse("f.yaml", []byte(head+"spec:\n  n: 9223372036854775807\n  m: -9223372036854775808\n"))
+	if len(errs) != 0 || docs[0].Object["spec"].(map[string]any)["n"] != int64(9223372036854775807) {
+		t.Errorf("the largest int64 must load exactly: %v", errs)
 	}
 }

@@ -17,6 +17,19 @@ func toValue(n *yaml.Node, depth int) (any, error) {
 	return (&converter{budget: maxNodes}).value(n, depth)
 }
 
+// nodeError is a problem at one line of a document; the loader reports
+// the line as the error's position, not inside its message.
+type nodeError struct {
+	line int
+	msg  string
+}
+
+func (e *nodeError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+func errAt(line int, format string, args ...any) error {
+	return &nodeError{line: line, msg: fmt.Sprintf(format, args...)}
+}
+
 // maxNodes bounds alias expansion ("billion laughs") while converting.
 const maxNodes = 1 << 20
 
@@ -25,10 +38,10 @@ type converter struct{ budget int }
 func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 	c.budget--
 	if c.budget < 0 {
-		return nil, fmt.Errorf("line %d: document expands to more than %d nodes (alias bomb?)", n.Line, maxNodes)
+		return nil, errAt(n.Line, "document expands to more than %d nodes (alias bomb?)", maxNodes)
 	}
 	if depth > 200 {
-		return nil, fmt.Errorf("line %d: document nests deeper than 200 levels", n.Line)
+		return nil, errAt(n.Line, "document nests deeper than 200 levels")
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -38,7 +51,7 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 		return c.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil, fmt.Errorf("line %d: unresolved alias", n.Line)
+			return nil, errAt(n.Line, "unresolved alias")
 		}
 		return c.value(n.Alias, depth+1)
 	case yaml.MappingNode:
@@ -60,10 +73,10 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 				continue
 			}
 			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: mapping keys must be strings", k.Line)
+				return nil, errAt(k.Line, "mapping keys must be strings")
 			}
 			if _, dup := m[k.Value]; dup {
-				return nil, fmt.Errorf("line %d: duplicate key %q", k.Line, k.Value)
+				return nil, errAt(k.Line, "duplicate key %q", k.Value)
 			}
 			val, err := c.value(v, depth+1)
 			if err != nil {
@@ -85,7 +98,7 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 	case yaml.ScalarNode:
 		return scalar(n)
 	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+	return nil, errAt(n.Line, "unsupported YAML node")
 }
 
 func scalar(n *yaml.Node) (any, error) {
@@ -95,7 +108,7 @@ func scalar(n *yaml.Node) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, fmt.Errorf("line %d: %v", n.Line, err)
+			return nil, errAt(n.Line, "%v", err)
 		}
 		return b, nil
 	case "!!int":
@@ -103,22 +116,20 @@ func scalar(n *yaml.Node) (any, error) {
 		if err := n.Decode(&i); err == nil {
 			return i, nil
 		}
-		var u uint64
-		if err := n.Decode(&u); err == nil && u <= math.MaxInt64 {
-			return int64(u), nil
-		}
-		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: invalid integer %q", n.Line, n.Value)
-		}
-		return f, nil
+		// Kubernetes integers are 64-bit; a larger one would silently
+		// become an imprecise float.
+		return nil, errAt(n.Line, "integer %s does not fit in 64 bits (quote it to make it a string)", n.Value)
 	case "!!float":
+		if n.Style&yaml.TaggedStyle == 0 && isDecimalInteger(n.Value) {
+			// yaml.v3 resolves an integer too wide for int64 as a float.
+			return nil, errAt(n.Line, "integer %s does not fit in 64 bits (quote it to make it a string)", n.Value)
+		}
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, fmt.Errorf("line %d: %v", n.Line, err)
+			return nil, errAt(n.Line, "%v", err)
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("line %d: %q is not representable in JSON", n.Line, n.Value)
+			return nil, errAt(n.Line, "%q is not representable in JSON", n.Value)
 		}
 		return f, nil
 	case "!!binary", "!!timestamp", "!!str":
@@ -223,4 +234,9 @@ func splitPath(path string) []string {
 		}
 	}
 	return out
+}
+
+func isDecimalInteger(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	return s != "" && strings.Trim(s, "0123456789_") == ""
 }
