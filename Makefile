@@ -13,7 +13,7 @@ all: build
 
 -include make/*.mk
 
-.PHONY: all build test unit lint vet fmt-check bench fuzz generate clean
+.PHONY: all build test unit lint vet fmt-check bench fuzz fuzz-short generate clean
 
 
 build: ## build bin/kubectl-typekro
@@ -32,14 +32,25 @@ fmt-check:
 
 # make test: lint, unit tests, then everything that needs real tools
 # (the cluster e2e suite, kustomize, krew validation) — see make/*.mk.
-test: lint unit $(TEST_EXTRA)
+test: lint unit fuzz-short $(TEST_EXTRA)
 
 bench: build ## Go benchmarks of render/validate, plus start-up time
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./internal/...
 	@scripts/bench.sh $(BIN)/kubectl-typekro
 
-fuzz: ## fuzz the loader for 30s
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./pkg/composition
+# Go fuzzes one target per run: each gets FUZZTIME. Crashers land in the
+# package's testdata/fuzz and then run with the unit tests.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzParse:./pkg/composition FuzzFactory:./pkg/factories FuzzCompile:./pkg/compile FuzzDirectRender:./pkg/direct
+
+fuzz: ## fuzz the loader, factories, compiler and direct render (FUZZTIME each, default 30s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
+
+fuzz-short: ## a short fuzz run for make test (5s per target)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 generate: ## regenerate embedded schemas
 	$(GO) generate ./pkg/...
