@@ -73,7 +73,7 @@ holds only the instances' status, and the change set moves to stderr.
 		},
 	}
 	fs := cmd.Flags()
-	o.inputOptions.AddFlags(fs)
+	o.inputOptions.AddFlags(fs, streams.In)
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long (the whole apply, including waits); 0 waits forever")
 	fs.BoolVar(&o.Wait, "wait", true, "wait until every instance is ACTIVE and Ready (RGDs are always waited for: instances need their kind)")
 	fs.StringVar(&o.DryRun, "dry-run", "none", "none, or server: only ask the server what would change")

@@ -59,7 +59,7 @@ Objects already gone are reported as "not found".
 		},
 	}
 	fs := cmd.Flags()
-	o.inputOptions.AddFlags(fs)
+	o.inputOptions.AddFlags(fs, streams.In)
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long; 0 waits forever")
 	fs.BoolVar(&o.Wait, "wait", true, "wait until every deleted object is gone (instances are always waited for before their RGDs are deleted)")
 	fs.StringVar(&o.Mode, "mode", "kro", "kro: instances, RGDs...; direct: what apply --mode direct created (its ApplySet), in reverse dependency order")

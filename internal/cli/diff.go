@@ -65,7 +65,7 @@ Exit codes (like kubectl diff and flux diff):
 		},
 	}
 	fs := cmd.Flags()
-	o.inputOptions.AddFlags(fs)
+	o.inputOptions.AddFlags(fs, streams.In)
 	fs.DurationVar(&o.Timeout, "timeout", time.Minute, "give up after this long")
 	fs.StringVar(&o.FieldManager, "field-manager", deploy.DefaultFieldManager, "field manager the dry run applies as (use apply's)")
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "dry-run as apply --force-conflicts would; without it a conflict is an error")

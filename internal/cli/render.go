@@ -72,7 +72,7 @@ and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
 		},
 	}
 	fs := cmd.Flags()
-	o.inputOptions.AddFlags(fs)
+	o.inputOptions.AddFlags(fs, streams.In)
 	fs.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml, json or name")
 	fs.StringVar(&o.OutputDir, "output-dir", "", "write one file per object under this directory instead of stdout")
 	fs.BoolVar(&o.Check, "check", false, "with --output-dir: write nothing, exit 1 if the directory differs from what render would write")
@@ -121,6 +121,18 @@ func (o *renderOptions) Run() error {
 		// direct mode needs one; render stays offline and does not read
 		// the kubeconfig's, it takes kubectl's fallback.
 		ns = "default"
+	}
+	if o.OutputDir != "" {
+		// What render wrote there earlier is output, not input: with
+		// --output-dir inside the inputs it would be read back.
+		owned, err := render.Owned(o.OutputDir)
+		if err != nil {
+			return Usage(err)
+		}
+		o.skip = map[string]bool{}
+		for _, f := range owned {
+			o.skip[f] = true
+		}
 	}
 	res, err := o.Compile(o.Paths, ns, o.flags)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -101,8 +103,19 @@ func configureKlog(v int) {
 }
 
 // Execute runs the root command and returns the process exit code.
-func Execute(args []string) int {
+func Execute(args []string) (code int) {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	defer func() {
+		// A crash on some input must read as an error about that input,
+		// not a Go stack trace; -v 9 keeps the trace for a bug report.
+		if p := recover(); p != nil {
+			fmt.Fprintf(streams.ErrOut, "error: internal error while processing %s: %v\nplease report this with the input that caused it (run with -v=9 for details)\n", strings.Join(args, " "), p)
+			if klog.V(9).Enabled() {
+				fmt.Fprintf(streams.ErrOut, "%s\n", debug.Stack())
+			}
+			code = ExitUsage
+		}
+	}()
 	root := NewRootCommand(streams)
 	root.SetArgs(args)
 	err := root.Execute()

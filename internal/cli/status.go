@@ -68,7 +68,7 @@ Exit codes: 0 shown, 1 an object was not found, 2 usage error or cluster unreach
 		},
 	}
 	fs := cmd.Flags()
-	o.inputOptions.AddFlags(fs)
+	o.inputOptions.AddFlags(fs, streams.In)
 	fs.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: objects in every namespace")
 	fs.StringVarP(&o.Output, "output", "o", "", "yaml or json (default: readable text)")
 	fs.BoolVarP(&o.Watch, "watch", "w", false, "print the status again whenever it changes")

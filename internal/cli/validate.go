@@ -38,7 +38,7 @@ FILE:LINE: Kind/name: field.path: message.
 			return o.Run()
 		},
 	}
-	o.inputOptions.AddFlags(cmd.Flags())
+	o.inputOptions.AddFlags(cmd.Flags(), streams.In)
 	return cmd
 }
 

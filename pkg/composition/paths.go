@@ -39,7 +39,7 @@ func Inside(root, rel string) (string, error) {
 		return "", (&Reader{}).pathError(rel, err)
 	}
 	if !within(root, real) {
-		return "", fmt.Errorf("%s: a symbolic link to outside the base directory", rel)
+		return "", fmt.Errorf("%s: outside the base directory (through a symbolic link)", rel)
 	}
 	return real, nil
 }

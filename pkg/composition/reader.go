@@ -42,6 +42,9 @@ type Reader struct {
 	Root   string
 	Limits Limits
 	Stdin  io.Reader
+	// Skip holds files (absolute, clean paths) a directory walk passes
+	// over: render's own output is never its input.
+	Skip map[string]bool
 
 	root      string // Root, absolute and without symlinks
 	files     int
@@ -124,7 +127,7 @@ func (r *Reader) Files(paths []string) ([]string, error) {
 				}
 				return nil
 			}
-			if d.IsDir() || !isYAML(name) || isKustomization(name) {
+			if d.IsDir() || !isYAML(name) || isKustomization(name) || r.skip(path) {
 				return nil
 			}
 			if len(files) >= r.Limits.MaxFiles {
@@ -144,6 +147,14 @@ func (r *Reader) Files(paths []string) ([]string, error) {
 		return nil, &IOError{Err: errors.Join(errs...)}
 	}
 	return files, nil
+}
+
+func (r *Reader) skip(p string) bool {
+	if len(r.Skip) == 0 {
+		return false
+	}
+	abs, err := filepath.Abs(p)
+	return err == nil && r.Skip[abs]
 }
 
 // ReadFile reads one input file (or stdin for "-") whole, or refuses it.

@@ -88,6 +88,25 @@ func readOwnership(dir string) (ownership, error) {
 	return own, nil
 }
 
+// Owned lists the files render wrote into dir (absolute paths), from its
+// index; none when there is no index.
+func Owned(dir string) ([]string, error) {
+	own, err := readOwnership(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(own))
+	for p := range own {
+		out = append(out, filepath.Join(abs, filepath.FromSlash(p)))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // index is the content of the index: the tree's files, less those that
 // were already there with the same bytes before typekro owned them.
 func (t Tree) index(foreign map[string]bool) []byte {
