@@ -137,3 +137,28 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Regression (issue 9.10): a symlink loop in spec.paths printed the same
+// error three times, without the file, and leaked the resolved absolute
+// path. Now: one error per file, named relative to the root, no absolute path.
+func TestSymlinkLoopReportedOnce(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "defs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("loop.yaml", filepath.Join(root, "defs", "loop.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	input := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: typekro.dev/v1alpha1\n  kind: TypeKro\n  metadata: {name: x}\n  spec:\n    paths: [defs]\nitems: []\n"
+	out, err := execute(t, &kustomize.Processor{Root: root}, input)
+	if err == nil {
+		t.Fatalf("want an error:\n%s", out)
+	}
+	msg := err.Error()
+	if n := strings.Count(msg, "symbolic link loop"); n != 1 || !strings.Contains(msg, "defs/loop.yaml: symbolic link loop") {
+		t.Errorf("want one error naming defs/loop.yaml, got:\n%s", msg)
+	}
+	if strings.Contains(out, root) || strings.Contains(msg, root) {
+		t.Errorf("leaks the absolute path %s:\n%s\n%s", root, msg, out)
+	}
+}
