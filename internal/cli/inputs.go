@@ -87,17 +87,22 @@ func (o *inputOptions) paths(args []string) ([]string, error) {
 func (o *inputOptions) Compile(paths []string, namespace string, flags *genericclioptions.ConfigFlags) (*compile.Result, error) {
 	reader := o.reader()
 	set, err := reader.Load(paths...)
+	// Content errors do not stop here: Compile reports them with its own,
+	// so every file's errors come at once.
+	loadErrs, err := composition.ContentErrors(err)
 	if err != nil {
 		return nil, err
 	}
 	if len(o.CRDDirs) > 0 {
 		crds, err := reader.Load(o.CRDDirs...)
+		crdErrs, err := composition.ContentErrors(err)
 		if err != nil {
 			return nil, err
 		}
+		loadErrs = append(loadErrs, crdErrs...)
 		set.CRDs = append(set.CRDs, crds.CRDs...)
 	}
-	opts := compile.Options{Namespace: namespace}
+	opts := compile.Options{Namespace: namespace, LoadErrors: loadErrs}
 	opts.CELCostLimit = o.celCostLimit()
 	if o.Schemas == "cluster" {
 		cfg, err := flags.ToRESTConfig()

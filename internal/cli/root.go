@@ -141,7 +141,7 @@ func reportError(streams genericiooptions.IOStreams, err error) int {
 	if msg := err.Error(); msg != "" && !(ee != nil && ee.Err == nil) {
 		if errors.As(err, &cerrs) {
 			fmt.Fprintln(streams.ErrOut, msg)
-			fmt.Fprintf(streams.ErrOut, "%d error(s)\n", len(cerrs))
+			fmt.Fprintf(streams.ErrOut, "%d error(s)\n", cerrs.Total())
 		} else {
 			fmt.Fprintln(streams.ErrOut, "error:", msg)
 		}

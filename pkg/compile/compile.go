@@ -42,6 +42,12 @@ type Options struct {
 	// CELCostLimit bounds every evaluation of the definitions' expressions
 	// (0: celexpr.DefaultCostLimit, celexpr.Unlimited: none).
 	CELCostLimit uint64
+	// LoadErrors are the problems found while loading the set (the loader
+	// keeps every document it could read). They are reported with
+	// Compile's own, and a composition they name is not built: building
+	// it would only repeat them, and its instances are reported as not
+	// checked rather than checked against a half-read definition.
+	LoadErrors composition.Errors
 }
 
 // Definition is a composition that KRO's builder accepted.
@@ -99,7 +105,18 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 		}
 	}
 
-	defs, derrs := buildDefinitions(set.Compositions, reg, opts)
+	errs = append(errs, opts.LoadErrors...)
+	broken := brokenDocs(opts.LoadErrors)
+	var comps []*composition.Composition
+	failed := map[schema.GroupVersionKind]*composition.Composition{}
+	for _, c := range set.Compositions {
+		if broken[docKey{c.Doc.File, c.Doc.Ref()}] {
+			failed[c.InstanceGVK()] = c
+			continue
+		}
+		comps = append(comps, c)
+	}
+	defs, derrs := buildDefinitions(comps, reg, opts, failed)
 	errs = append(errs, derrs...)
 	res.Definitions = defs
 
@@ -119,13 +136,12 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 			}
 		}
 	}
-	// Instances of compositions that failed to build are not reported again.
-	failed := map[schema.GroupVersionKind]bool{}
-	for _, c := range set.Compositions {
-		if _, ok := byGVK[c.InstanceGVK()]; !ok {
-			failed[c.InstanceGVK()] = true
+	for _, c := range comps {
+		if _, ok := byGVK[c.InstanceGVK()]; !ok && failed[c.InstanceGVK()] == nil {
+			failed[c.InstanceGVK()] = c
 		}
 	}
+	unread := unreadDocs(set, opts.LoadErrors)
 	for _, doc := range set.Others {
 		gvk := doc.GVK()
 		switch {
@@ -135,13 +151,19 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 			if inst != nil {
 				res.Instances = append(res.Instances, inst)
 			}
-		case failed[gvk]:
+		case failed[gvk] != nil:
+			// One line per instance, so none disappears without a word.
+			errs = append(errs, doc.Errorf("kind", "not checked: %s, which defines %s, has errors", defRef(failed[gvk]), gvk.Kind))
 		case len(kinds[gvk.GroupKind()]) > 0:
 			errs = append(errs, doc.Errorf("apiVersion", "%s %s is defined with version %s, not %q", gvk.Kind, gvk.Group, strings.Join(kinds[gvk.GroupKind()], ", "), gvk.Version))
 		case reg.Known(gvk):
 			res.Manifests = append(res.Manifests, doc)
 		default:
-			errs = append(errs, doc.Errorf("kind", "unknown kind %s (apiVersion %s): no Composition, ResourceGraphDefinition or CRD in the inputs defines it (add its CRD to the inputs or --crds DIR)", gvk.Kind, doc.APIVersion()))
+			hint := ""
+			if len(unread) > 0 {
+				hint = fmt.Sprintf("; it may be defined in %s, which could not be read", strings.Join(unread, ", "))
+			}
+			errs = append(errs, doc.Errorf("kind", "unknown kind %s (apiVersion %s): no Composition, ResourceGraphDefinition or CRD in the inputs defines it (add its CRD to the inputs or --crds DIR)%s", gvk.Kind, doc.APIVersion(), hint))
 		}
 	}
 	if err := errs.Err(); err != nil {
@@ -153,7 +175,10 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 // buildDefinitions builds every RGD, in an order where a definition whose
 // resources are instances of another definition comes after it (its CRD is
 // then known to the registry).
-func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, opts Options) ([]*Definition, composition.Errors) {
+// A definition using the instance kind of one in failed (which did not
+// build) is not built either: it gets one error naming the failed one, and
+// joins failed.
+func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, opts Options, failed map[schema.GroupVersionKind]*composition.Composition) ([]*Definition, composition.Errors) {
 	var errs composition.Errors
 	seen := map[string]*composition.Document{}
 	pendingGVK := map[schema.GroupVersionKind]bool{}
@@ -190,6 +215,10 @@ func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, o
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
 		for i, c := range ready {
+			if dep, id := usesFailed(c, failed, reg); dep != nil {
+				berrs[i] = composition.Errors{c.Doc.Errorf(resourcePath(c, id), "not checked: resource %q is a %s, and %s, which defines it, has errors", id, dep.InstanceGVK().Kind, defRef(dep))}
+				continue
+			}
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -201,11 +230,16 @@ func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, o
 		for i, c := range ready {
 			delete(pendingGVK, c.InstanceGVK())
 			errs = append(errs, berrs[i]...)
-			if d := built[i]; d != nil {
-				defs = append(defs, d)
-				if err := reg.AddCRD(d.Graph.CRD); err != nil {
-					errs = append(errs, c.Doc.Errorf("spec.schema", "generated CRD: %v", err))
+			d := built[i]
+			if d == nil {
+				if failed[c.InstanceGVK()] == nil {
+					failed[c.InstanceGVK()] = c
 				}
+				continue
+			}
+			defs = append(defs, d)
+			if err := reg.AddCRD(d.Graph.CRD); err != nil {
+				errs = append(errs, c.Doc.Errorf("spec.schema", "generated CRD: %v", err))
 			}
 		}
 		if len(ready) == 0 {

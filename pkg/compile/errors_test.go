@@ -227,7 +227,7 @@ spec: {}
 		{
 			name:  "malformed YAML",
 			files: map[string]string{"c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n"},
-			file:  "c.yaml", contains: "malformed YAML", line: 3,
+			file:  "c.yaml", contains: "malformed YAML", line: 4, // the unclosed [ on line 4
 		},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,10 +11,13 @@ import (
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	structurallisttype "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
@@ -25,7 +29,7 @@ import (
 // validator, and the CEL rule validator for x-kubernetes-validations.
 type instanceSchema struct {
 	structural *structuralschema.Structural
-	validator  validation.SchemaValidator
+	validator  *openAPIValidator
 	cel        *cel.Validator
 	namespaced bool
 }
@@ -34,15 +38,28 @@ func newInstanceSchema(crd *extv1.CustomResourceDefinition) (*instanceSchema, er
 	if crd == nil || len(crd.Spec.Versions) == 0 || crd.Spec.Versions[0].Schema == nil {
 		return nil, fmt.Errorf("no schema")
 	}
+	// The API server never sees KRO's Go value, only its JSON: KRO builds a
+	// map[string]X as additionalProperties{Schema: X} with Allows false,
+	// which JSON writes as {...} and reads back with Allows true. Converting
+	// the Go value directly kept Allows false, and the OpenAPI validator then
+	// called every map key a forbidden property.
+	data, err := json.Marshal(crd.Spec.Versions[0].Schema.OpenAPIV3Schema)
+	if err != nil {
+		return nil, err
+	}
+	var served extv1.JSONSchemaProps
+	if err := json.Unmarshal(data, &served); err != nil {
+		return nil, err
+	}
 	var internal apiextensions.JSONSchemaProps
-	if err := extv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(crd.Spec.Versions[0].Schema.OpenAPIV3Schema, &internal, nil); err != nil {
+	if err := extv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(&served, &internal, nil); err != nil {
 		return nil, err
 	}
 	s, err := structuralschema.NewStructural(&internal)
 	if err != nil {
 		return nil, err
 	}
-	v, _, err := validation.NewSchemaValidator(&internal)
+	v, err := newOpenAPIValidator(&internal)
 	if err != nil {
 		return nil, err
 	}
@@ -54,27 +71,79 @@ func newInstanceSchema(crd *extv1.CustomResourceDefinition) (*instanceSchema, er
 	}, nil
 }
 
-// checkInstance validates an instance like the API server would on create:
-// defaults applied, unknown fields reported (the server would drop them
-// silently, which hides typos), schema and CEL rules enforced.
-func checkInstance(doc *composition.Document, def *Definition, namespace string) (*Instance, composition.Errors) {
-	var errs composition.Errors
-	u := doc.Unstructured()
-	name := u.GetName()
-	switch {
-	case name == "":
-		errs = append(errs, doc.Errorf("metadata.name", "required"))
-	default:
-		for _, msg := range utilvalidation.IsDNS1123Subdomain(name) {
-			errs = append(errs, doc.Errorf("metadata.name", "%q: %s", name, msg))
+// validate runs, on a pruned and defaulted object, the checks of the API
+// server's custom resource strategy on create, in its order: object meta,
+// OpenAPI schema, embedded resources, list-type invariants, then CEL rules
+// unless an earlier error makes them meaningless (as the server does; it
+// then adds a note, which NewInstance keeps and checkInstance, listing the
+// errors themselves, leaves out).
+func (s *instanceSchema) validate(obj map[string]any) (errs field.ErrorList, celSkipped bool) {
+	errs = append(errs, s.validateMeta(obj)...)
+	errs = append(errs, s.validator.Validate(obj)...)
+	errs = append(errs, schemaobjectmeta.Validate(context.Background(), nil, obj, s.structural, false)...)
+	errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
+	if blocking(errs) {
+		return errs, true
+	}
+	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, obj, nil, celconfig.RuntimeCELCostBudget)
+	return append(errs, celErrs...), false
+}
+
+// validateMeta checks metadata as the server does for a custom resource
+// (names are DNS subdomains, labels and annotations well-formed). A missing
+// namespace is not an error: kubectl and typekro fill in the default one.
+func (s *instanceSchema) validateMeta(obj map[string]any) field.ErrorList {
+	raw, ok := obj["metadata"]
+	if !ok {
+		raw = map[string]any{}
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return field.ErrorList{field.Invalid(field.NewPath("metadata"), raw, fmt.Sprintf("expected a mapping, got %T", raw))}
+	}
+	meta := &metav1.ObjectMeta{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, meta); err != nil {
+		return field.ErrorList{field.Invalid(field.NewPath("metadata"), nil, err.Error())}
+	}
+	if s.namespaced && meta.Namespace == "" {
+		meta.Namespace = "default"
+	}
+	if !s.namespaced {
+		meta.Namespace = "" // reported by checkInstance in typekro's words
+	}
+	errs := apivalidation.ValidateObjectMeta(meta, s.namespaced, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	if meta.Name == "" && meta.GenerateName != "" {
+		errs = append(errs, field.Required(field.NewPath("metadata", "name"), "typekro renders and applies instances by name"))
+	}
+	return errs
+}
+
+// blocking mirrors the API server's hasBlockingErr: after these errors it
+// does not run CEL rules.
+func blocking(errs field.ErrorList) bool {
+	for _, e := range errs {
+		switch e.Type {
+		case field.ErrorTypeNotSupported, field.ErrorTypeRequired, field.ErrorTypeTooLong, field.ErrorTypeTooMany, field.ErrorTypeTypeInvalid:
+			return true
 		}
 	}
+	return false
+}
+
+// checkInstance validates an instance like the API server would on create
+// with kubectl's default strict field validation: unknown fields reported
+// (keys of a map are not fields, and are never reported), defaults applied,
+// schema and CEL rules enforced. At most composition.MaxErrorsPerDocument
+// errors are located and returned, plus a count of the rest.
+func checkInstance(doc *composition.Document, def *Definition, namespace string) (*Instance, composition.Errors) {
+	var problems []problem
+	u := doc.Unstructured()
 	s := def.inst
 	if s.namespaced && u.GetNamespace() == "" && namespace != "" {
 		u.SetNamespace(namespace)
 	}
 	if !s.namespaced && u.GetNamespace() != "" {
-		errs = append(errs, doc.Errorf("metadata.namespace", "%s is cluster-scoped: remove metadata.namespace", def.GVK.Kind))
+		problems = append(problems, problem{"metadata.namespace", fmt.Sprintf("%s is cluster-scoped: remove metadata.namespace", def.GVK.Kind)})
 	}
 
 	opts := structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}
@@ -84,25 +153,17 @@ func checkInstance(doc *composition.Document, def *Definition, namespace string)
 		if strings.HasPrefix(p, "metadata.") || p == "status" || strings.HasPrefix(p, "status.") {
 			continue
 		}
-		errs = append(errs, doc.Errorf(p, "unknown field %q: %s's schema has no such field", p, def.GVK.Kind))
+		problems = append(problems, problem{p, fmt.Sprintf("unknown field %q: %s's schema has no such field", p, def.GVK.Kind)})
 	}
 	structuraldefaulting.Default(obj, s.structural)
-
-	fieldErrs := validation.ValidateCustomResource(nil, obj, s.validator)
-	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, obj, nil, celconfig.RuntimeCELCostBudget)
-	fieldErrs = append(fieldErrs, celErrs...)
+	fieldErrs, _ := s.validate(obj)
 	for _, fe := range fieldErrs {
-		errs = append(errs, fieldError(doc, fe))
+		problems = append(problems, problem{fe.Field, fe.ErrorBody()})
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	if len(problems) > 0 {
+		return nil, locateProblems(doc, problems, composition.MaxErrorsPerDocument)
 	}
 	return &Instance{Doc: doc, Object: &unstructured.Unstructured{Object: obj}, Definition: def}, nil
-}
-
-func fieldError(doc *composition.Document, fe *field.Error) *composition.Error {
-	msg := fe.ErrorBody()
-	return doc.Errorf(fe.Field, "%s", msg)
 }
 
 // NewInstance defaults, prunes and validates obj as the API server would on
@@ -118,9 +179,11 @@ func (d *Definition) NewInstance(obj *unstructured.Unstructured, namespace strin
 	content := u.UnstructuredContent()
 	pruning.PruneWithOptions(content, s.structural, true, structuralschema.UnknownFieldPathOptions{})
 	structuraldefaulting.Default(content, s.structural)
-	fieldErrs := validation.ValidateCustomResource(nil, content, s.validator)
-	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, content, nil, celconfig.RuntimeCELCostBudget)
-	if errs := append(fieldErrs, celErrs...); len(errs) > 0 {
+	errs, celSkipped := s.validate(content)
+	if celSkipped {
+		errs = append(errs, field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
+	}
+	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s %s: %w", d.GVK.Kind, u.GetName(), errs.ToAggregate())
 	}
 	return &Instance{Object: u, Definition: d}, nil
