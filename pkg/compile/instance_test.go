@@ -143,13 +143,10 @@ func TestManyErrorsCapped(t *testing.T) {
 			errs := compileDir(t, dir)
 			max := composition.MaxErrorsPerDocument
 			if len(errs) != max+1 {
-				t.Fatalf("%d errors listed, want %d and a summary:\n%v", len(errs), max, errs)
-			}
-			if got := errs.Total(); got != n {
-				t.Errorf("Total() = %d, want %d", got, n)
+				t.Fatalf("%d errors listed, want %d and a summary; the first:\n%v", len(errs), max, errs[:min(5, len(errs))])
 			}
 			last := errs[max]
-			if last.More != n-max || !strings.Contains(last.Msg, fmt.Sprintf("and %d more errors in this document", n-max)) {
+			if !strings.Contains(last.Msg, fmt.Sprintf("and %d more errors in this document", n-max)) {
 				t.Errorf("summary %+v", last)
 			}
 			for i, e := range errs[:max] {
