@@ -4,9 +4,10 @@
 -- see argocd-cm.yaml. It uses only what Argo CD's Lua sandbox offers by
 -- default (base and table libraries; no string library).
 --
--- It agrees with Argo CD's own kro.run checks (resource_customizations/kro.run,
--- whose test cases plugins/test runs it on) and also covers instance kinds in
--- any API group. KRO stamps every condition with the generation it observed,
+-- It gives the same status as Argo CD's own kro.run checks
+-- (resource_customizations/kro.run) in the situations they distinguish (our
+-- cases: plugins/test/testdata/argocd-health) and also covers instance kinds
+-- in any API group. KRO stamps every condition with the generation it observed,
 -- and KRO's state (ACTIVE, Active) can lag a new generation, so:
 --   Healthy      the Ready condition is True for metadata.generation;
 --   Degraded     ResourceGraphDefinition: one of its conditions is False for

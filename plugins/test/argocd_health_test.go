@@ -2,9 +2,9 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -182,56 +182,56 @@ func TestHealthLua(t *testing.T) {
 	}
 }
 
-// upstreamCase is one entry of an Argo CD health_test.yaml.
-type upstreamCase struct {
-	HealthStatus struct{ Status, Message string } `json:"healthStatus"`
-	InputPath    string                           `json:"inputPath"`
+// healthCase is one entry of testdata/argocd-health/cases.yaml.
+type healthCase struct {
+	Name    string         `json:"name"`
+	Object  map[string]any `json:"object"`
+	Status  string         `json:"status"`
+	Message string         `json:"message"`
 }
 
-// upstreamCases reads Argo CD's test cases for a resource_customizations
-// directory (copied under testdata/argocd-upstream, see its NOTICE).
-func upstreamCases(t *testing.T, dir string) []upstreamCase {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "health_test.yaml"))
+// TestHealthLuaCases runs health.lua over the KRO objects in
+// testdata/argocd-health/cases.yaml: RGDs and instances that are ready,
+// waiting, failed, ready or failed only for an older generation, without
+// (observed) generation, without status, being deleted, and instances of
+// kinds outside kro.run. These are the situations Argo CD's bundled kro.run
+// checks distinguish, so ours gives the same status where both apply.
+func TestHealthLuaCases(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "argocd-health", "cases.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file struct{ Tests []upstreamCase }
-	if err := yaml.UnmarshalStrict(b, &file); err != nil {
-		t.Fatalf("%s/health_test.yaml: %v", dir, err)
+	var cases []healthCase
+	if err := yaml.UnmarshalStrict(b, &cases); err != nil {
+		t.Fatalf("cases.yaml: %v", err)
 	}
-	return file.Tests
-}
-
-// TestHealthLuaUpstreamCases runs health.lua over every test case Argo CD
-// ships for its own kro.run checks (instances: kro.run/_, RGDs:
-// kro.run/ResourceGraphDefinition). The status must be upstream's and the
-// message must contain upstream's (ours adds the conditions that are not
-// True), so a user can switch between the two without surprises. Upstream's
-// instance cases use the kro.run group; ours is registered per instance
-// kind, in any group.
-func TestHealthLuaUpstreamCases(t *testing.T) {
 	script := healthScript(t)
-	n := 0
-	for _, dir := range []string{"_", "ResourceGraphDefinition"} {
-		dir := filepath.Join("testdata", "argocd-upstream", "kro.run", dir)
-		for _, tc := range upstreamCases(t, dir) {
-			n++
-			t.Run(filepath.Base(dir)+"/"+tc.InputPath, func(t *testing.T) {
-				b, err := os.ReadFile(filepath.Join(dir, tc.InputPath))
-				if err != nil {
-					t.Fatal(err)
-				}
-				status, message := runHealth(t, script, object(t, string(b)))
-				if status != tc.HealthStatus.Status || !strings.Contains(message, tc.HealthStatus.Message) {
-					t.Errorf("got %s %q, want upstream's %s %q", status, message, tc.HealthStatus.Status, tc.HealthStatus.Message)
-				}
-			})
+	seen := map[string]bool{}
+	// Every status must be expected of both an RGD and an instance, so a
+	// cases.yaml that lost its entries (or was read as empty) fails.
+	covered := map[string]bool{}
+	for i, tc := range cases {
+		if tc.Name == "" || tc.Object == nil || tc.Status == "" || tc.Message == "" {
+			t.Fatalf("cases.yaml entry %d (%q): name, object, status and message are required", i, tc.Name)
 		}
+		if seen[tc.Name] {
+			t.Fatalf("cases.yaml: duplicate case %q", tc.Name)
+		}
+		seen[tc.Name] = true
+		covered[fmt.Sprint(tc.Object["kind"] == "ResourceGraphDefinition", tc.Status)] = true
+		t.Run(tc.Name, func(t *testing.T) {
+			status, message := runHealth(t, script, tc.Object)
+			if status != tc.Status || message != tc.Message {
+				t.Errorf("%s:\n got  %s %q\n want %s %q", tc.Name, status, message, tc.Status, tc.Message)
+			}
+		})
 	}
-	// Upstream has 9 instance and 7 RGD cases; fewer means the data was not read.
-	if n != 16 {
-		t.Errorf("%d upstream cases, want 16", n)
+	for _, rgd := range []bool{true, false} {
+		for _, status := range []string{"Healthy", "Progressing", "Degraded"} {
+			if !covered[fmt.Sprint(rgd, status)] {
+				t.Errorf("cases.yaml has no %s case with ResourceGraphDefinition=%v", status, rgd)
+			}
+		}
 	}
 }
 
