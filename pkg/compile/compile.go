@@ -280,7 +280,9 @@ func build(c *composition.Composition, reg *schemas.Registry, opts Options) (*De
 	}
 	g, err := b.NewResourceGraphDefinition(typed, GraphConfig)
 	if err != nil {
-		return nil, append(errs, locate(c, err))
+		first := locate(c, err)
+		errs = append(errs, first)
+		return nil, append(errs, moreGraphErrors(c, typed, b, first)...)
 	}
 	if len(errs) > 0 {
 		return nil, errs
