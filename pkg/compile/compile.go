@@ -223,6 +223,13 @@ func buildDefinitions(comps []*composition.Composition, reg *schemas.Registry, o
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
+				defer func() {
+					// A crash in KRO's builder on some input must name that
+					// input, not end the process with a stack trace.
+					if p := recover(); p != nil {
+						built[i], berrs[i] = nil, composition.Errors{c.Doc.Errorf("spec", "internal error while checking this definition: %v", p)}
+					}
+				}()
 				built[i], berrs[i] = build(c, reg, opts)
 			}()
 		}

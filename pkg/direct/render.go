@@ -94,7 +94,7 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = RenderInstance(res.Instances[i])
+				results[i], errs[i] = renderRecovering(res.Instances[i])
 			}
 		}()
 	}
@@ -116,6 +116,18 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 		return out, &PendingError{Pending: out.Pending}
 	}
 	return out, nil
+}
+
+// renderRecovering turns a crash inside KRO's runtime on some instance into
+// an error naming it: a panic in a worker goroutine would otherwise end the
+// process with a stack trace.
+func renderRecovering(inst *compile.Instance) (r *Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("%s: internal error while rendering this instance: %v", inst.Doc.File+": "+inst.Doc.Ref(), p)
+		}
+	}()
+	return RenderInstance(inst)
 }
 
 // Objects lays a direct render out for the writers: CRDs and plain
