@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubernetes-sigs/kro/pkg/simpleschema"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/pkg/factories"
@@ -154,6 +155,9 @@ func ParseComposition(d *Document) (*Composition, Errors) {
 				collections[id] = true
 			}
 		}
+	}
+	for _, k := range []string{"spec", "types"} {
+		errs = append(errs, checkSimpleSchema(d, "spec.schema."+k, rgdSchema[k])...)
 	}
 	if status, ok := rgdSchema["status"]; ok {
 		errs = append(errs, checkValues(d, "spec.schema.status", status)...)
@@ -342,6 +346,39 @@ func checkValues(d *Document, path string, v any) Errors {
 	}
 	walk(path, v)
 	return errs
+}
+
+// checkSimpleSchema parses every SimpleSchema field string with KRO's own
+// parser, so a bad type or marker is reported at its line rather than at
+// spec.schema by KRO's builder. The parser panics on some inputs (a marker
+// value that is a lone quote: default="), which becomes an error here.
+func checkSimpleSchema(d *Document, path string, v any) Errors {
+	var errs Errors
+	var walk func(p string, v any)
+	walk = func(p string, v any) {
+		switch t := v.(type) {
+		case string:
+			if err := parseSimpleField(t); err != nil && len(errs) < maxValueErrors {
+				errs = append(errs, d.Errorf(p, "invalid SimpleSchema field %s: %v", snippet(t, 0), err))
+			}
+		case map[string]any:
+			for _, k := range sortedKeys(t) {
+				walk(p+"."+k, t[k])
+			}
+		}
+	}
+	walk(path, v)
+	return errs
+}
+
+func parseSimpleField(s string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed markers (an unclosed quote?)")
+		}
+	}()
+	_, _, err = simpleschema.ParseField(s)
+	return err
 }
 
 // unclosedExpr returns the offset of the first ${ without a matching }

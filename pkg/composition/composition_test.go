@@ -81,6 +81,14 @@ func TestParseCompositionRefusesNonsense(t *testing.T) {
       spec:
         volumeClaimTemplates: [null]
 `, 16, "spec.resources[0].template.spec.volumeClaimTemplates[0]", "empty list item (null)"},
+		{"SimpleSchema marker with a lone quote", `
+    types:
+      Host:
+        name: string | default="
+  resources:
+  - id: cm
+    ConfigMap: {name: x}
+`, 11, "spec.schema.types.Host.name", "invalid SimpleSchema field"},
 		{"empty factory name", `
   resources:
   - id: cm
