@@ -41,12 +41,15 @@ bench: build ## Go benchmarks of render/validate, plus start-up time
 # Go fuzzes one target per run: each gets FUZZTIME. Crashers land in the
 # package's testdata/fuzz and then run with the unit tests.
 FUZZTIME ?= 30s
+# Minimizing each new-coverage input of the compiler (tens of KB, ~0.1s a
+# run) would otherwise take most of FUZZTIME.
+FUZZMINIMIZE ?= 50x
 FUZZ_TARGETS := FuzzParse:./pkg/composition FuzzFactory:./pkg/factories FuzzCompile:./pkg/compile FuzzDirectRender:./pkg/direct
 
 fuzz: ## fuzz the loader, factories, compiler and direct render (FUZZTIME each, default 30s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $${t#*:}; \
 	done
 
 fuzz-short: ## a short fuzz run for make test (5s per target)
