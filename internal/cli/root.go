@@ -84,6 +84,7 @@ dependency order and waits until things are really ready. Progress goes to stder
 		newStatusCommand(flags, streams),
 		newDiffCommand(flags, streams),
 		newDeleteCommand(flags, streams),
+		newBootstrapCommand(flags, streams),
 	)
 	// GitOps: the KRM function for kustomize.
 	root.AddCommand(newFnCommand(streams))

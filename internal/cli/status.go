@@ -20,6 +20,7 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"sigs.k8s.io/yaml"
 
+	"github.com/typekro/kubectl-typekro/pkg/bootstrap"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -51,7 +52,8 @@ Which objects:
                            krowebapp/webapp, krowebapps.example.com/webapp, rgd/kro-webapp
   status TYPE [NAME...]    all (or the named) objects of a kind in the namespace (-A: all)
   status -f PATH...        the RGDs and instances defined in files or directories
-  status                   every ResourceGraphDefinition in the cluster, as a table
+  status                   whether KRO is installed (version, Available), then every
+                           ResourceGraphDefinition in the cluster, as a table
 
 With --watch the status is printed again whenever it changes, until Ctrl-C or --timeout.
 
@@ -128,6 +130,13 @@ func (o *statusOptions) Run() error {
 	default:
 		refs, err = o.allRGDs(ctx, e)
 		if err == nil && !o.Watch && o.Output == "" {
+			// Whether KRO itself is installed, and at which version, first.
+			// Not being allowed to list Deployments must not hide the RGDs.
+			if inst, ierr := bootstrap.Installed(ctx, e.Dynamic); ierr != nil {
+				fmt.Fprintf(o.streams.Out, "KRO: cannot tell whether it is installed: %v\n", ierr)
+			} else {
+				fmt.Fprintln(o.streams.Out, kroLine(inst))
+			}
 			return writeRGDTable(o.streams.Out, refs)
 		}
 	}
