@@ -13,7 +13,7 @@ all: build
 
 -include make/*.mk
 
-.PHONY: all build test unit lint vet fmt-check bench fuzz fuzz-short generate clean
+.PHONY: all build test unit lint vet fmt-check bench fuzz fuzz-short generate clean bootstrap-gen-test
 
 
 build: ## build bin/kubectl-typekro
@@ -32,7 +32,13 @@ fmt-check:
 
 # make test: lint, unit tests, then everything that needs real tools
 # (the cluster e2e suite, kustomize, krew validation) — see make/*.mk.
-test: lint unit fuzz-short $(TEST_EXTRA)
+test: lint unit bootstrap-gen-test fuzz-short $(TEST_EXTRA)
+
+# The embedded KRO manifests (pkg/bootstrap) are byte for byte what Helm
+# renders from KRO's chart; the generator is its own module (Helm stays out
+# of the product), so ./... does not reach its test.
+bootstrap-gen-test:
+	cd pkg/bootstrap/gen && $(GO) test -count=1 .
 
 bench: build ## Go benchmarks of render/validate, plus start-up time
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./internal/...
