@@ -16,56 +16,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// parityComposition uses every SimpleSchema form: maps of scalars and of
-// custom types, lists of maps, nested objects, custom types, defaults and
-// markers (required, enum, minimum/maximum, pattern, minLength, maxItems,
-// validation rules).
-const parityComposition = `apiVersion: typekro.dev/v1alpha1
-kind: Composition
-metadata:
-  name: e2e-schema-parity
-spec:
-  apiVersion: parity.e2e.typekro.dev/v1
-  kind: SchemaParity
-  schema:
-    types:
-      Port:
-        name: string | required=true
-        number: integer | minimum=1 maximum=65535
-    spec:
-      name: string | required=true minLength=2 pattern="^[a-z-]+$"
-      replicas: integer | default=1 minimum=0 maximum=10
-      tier: string | enum="web,worker" default="web"
-      ratio: float | default=0.5
-      enabled: boolean | default=true
-      tags: "map[string]string"
-      limits: "map[string]integer"
-      ports: "map[string]Port"
-      routes: "[]map[string]string"
-      hosts: "[]string | maxItems=3"
-      primary: Port
-      db:
-        engine: string | enum="postgres,mysql" default="postgres"
-        size: integer | validation="self >= 1"
-        labels: "map[string]string"
-  resources:
-    - id: cm
-      ConfigMap:
-        name: ${schema.spec.name}
-        data:
-          tier: ${schema.spec.tier}
-`
+// parityComposition uses every SimpleSchema form; pkg/compile's
+// TestInstanceSchemaParity checks the same instances offline.
+const parityComposition = "../pkg/compile/testdata/every-simpleschema-type.yaml"
 
 // TestSchemaParity applies the composition's RGD, lets the real KRO
 // controller create the CRD, and checks that typekro's verdict on each
 // instance (validate) equals the API server's (a server-side dry-run create
 // with kubectl's default strict field validation), case by case.
 func TestSchemaParity(t *testing.T) {
-	dir := t.TempDir()
-	comp := filepath.Join(dir, "composition.yaml")
-	if err := os.WriteFile(comp, []byte(parityComposition), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	comp := parityComposition
 	rgd := typekro(t, 0, "render", "--mode", "kro", comp)
 	c := e2eutil.Clients(t)
 	c.ApplyYAML(t, "", rgd.Stdout)

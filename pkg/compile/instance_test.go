@@ -10,45 +10,9 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
 
-// everyType is a composition whose schema uses every SimpleSchema form:
-// maps of scalars and of objects, lists of maps, nested objects, custom
-// types, defaults and markers. The e2e test TestSchemaParity checks the
-// same instances against a real API server.
-const everyType = `apiVersion: typekro.dev/v1alpha1
-kind: Composition
-metadata:
-  name: everytype
-spec:
-  apiVersion: example.com/v1
-  kind: EveryType
-  schema:
-    types:
-      Port:
-        name: string | required=true
-        number: integer | minimum=1 maximum=65535
-    spec:
-      name: string | required=true minLength=2 pattern="^[a-z-]+$"
-      replicas: integer | default=1 minimum=0 maximum=10
-      tier: string | enum="web,worker" default="web"
-      ratio: float | default=0.5
-      enabled: boolean | default=true
-      tags: "map[string]string"
-      limits: "map[string]integer"
-      ports: "map[string]Port"
-      routes: "[]map[string]string"
-      hosts: "[]string | maxItems=3"
-      primary: Port
-      db:
-        engine: string | enum="postgres,mysql" default="postgres"
-        size: integer | validation="self >= 1"
-        labels: "map[string]string"
-  resources:
-    - id: cm
-      ConfigMap:
-        name: ${schema.spec.name}
-        data:
-          tier: ${schema.spec.tier}
-`
+// everyType uses every SimpleSchema form; the e2e test TestSchemaParity
+// checks the same instances against a real API server.
+const everyType = "testdata/every-simpleschema-type.yaml"
 
 // TestInstanceSchemaParity: instances are accepted or refused as the API
 // server does with the CRD KRO generates. Keys of map[string]X fields are
@@ -91,8 +55,12 @@ func TestInstanceSchemaParity(t *testing.T) {
 			if !strings.Contains(spec, "  name:") {
 				spec = "  name: app\n" + spec
 			}
-			inst := "apiVersion: example.com/v1\nkind: EveryType\nmetadata:\n  name: x\nspec:\n" + spec
-			write(t, dir, "c.yaml", everyType)
+			inst := "apiVersion: parity.e2e.typekro.dev/v1\nkind: SchemaParity\nmetadata:\n  name: x\nspec:\n" + spec
+			comp, err := os.ReadFile(everyType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(t, dir, "c.yaml", string(comp))
 			write(t, dir, "i.yaml", inst)
 			errs := compileDir(t, dir)
 			switch {
