@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
+	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
 func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
@@ -263,5 +265,45 @@ func TestFluxTree(t *testing.T) {
 	}
 	if _, err := FluxTree(objs, FluxOptions{Path: "/abs"}); err == nil {
 		t.Error("an absolute path was accepted")
+	}
+}
+
+// TestDefaultsAreHelmTemplate: with no --set, what bootstrap applies and
+// prints (--render) is the embedded `helm template` output object for
+// object, plus the Namespace; the gen module's test ties that file to
+// Helm's rendering byte for byte.
+func TestDefaultsAreHelmTemplate(t *testing.T) {
+	helm, err := decode(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Manifests(Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := render.YAML(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed, err := decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]*unstructured.Unstructured{"Manifests": objs, "--render": printed} {
+		var rest []*unstructured.Unstructured
+		for _, o := range got {
+			if o.GetKind() != "Namespace" {
+				rest = append(rest, o)
+			}
+		}
+		if len(rest) != len(helm) {
+			t.Fatalf("%s: %d objects besides the Namespace, helm template %d", name, len(rest), len(helm))
+		}
+		for _, h := range helm {
+			o := find(rest, h.GetKind(), h.GetName())
+			if o == nil || !reflect.DeepEqual(o.Object, h.Object) {
+				t.Errorf("%s: %s/%s differs from helm template's", name, h.GetKind(), h.GetName())
+			}
+		}
 	}
 }
