@@ -442,6 +442,40 @@ func FromRGD(d *Document) *Composition {
 	return c
 }
 
+// CheckRGD runs on a ResourceGraphDefinition given as-is the checks a
+// Composition gets while it is converted: duplicate ids, SimpleSchema
+// strings, unclosed ${ and null list items. It also keeps such input away
+// from KRO's expression scan, which is quadratic on an unclosed ${.
+func CheckRGD(d *Document) Errors {
+	var errs Errors
+	spec, _ := d.Object["spec"].(map[string]any)
+	schemaSpec, _ := spec["schema"].(map[string]any)
+	for _, k := range []string{"spec", "types"} {
+		errs = append(errs, checkSimpleSchema(d, "spec.schema."+k, schemaSpec[k])...)
+	}
+	if status, ok := schemaSpec["status"]; ok {
+		errs = append(errs, checkValues(d, "spec.schema.status", status)...)
+	}
+	resources, _ := spec["resources"].([]any)
+	firstOf := map[string]string{}
+	for i, raw := range resources {
+		path := fmt.Sprintf("spec.resources[%d]", i)
+		r, ok := raw.(map[string]any)
+		if !ok {
+			continue // KRO's builder names it
+		}
+		if id, _ := r["id"].(string); id != "" {
+			if first, dup := firstOf[id]; dup {
+				errs = append(errs, d.Errorf(path+".id", "duplicate resource id %q: already used by %s (line %d)", id, first, d.Line(first+".id")))
+				continue
+			}
+			firstOf[id] = path
+		}
+		errs = append(errs, checkValues(d, path, r)...)
+	}
+	return errs
+}
+
 func copyKeys(dst, src map[string]any, keys ...string) {
 	for _, k := range keys {
 		if v, ok := src[k]; ok {

@@ -112,7 +112,10 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 	return docs, errs
 }
 
-func (s *Set) add(d *Document) Errors {
+// Add classifies one document into the set: Compositions (checked and
+// converted), RGDs (checked), CRDs and everything else; build-only
+// documents (function configs, local-config) are left out.
+func (s *Set) Add(d *Document) Errors {
 	switch {
 	case isLocalConfig(d):
 		// kustomize function configs and local-config objects describe how
@@ -127,6 +130,7 @@ func (s *Set) add(d *Document) Errors {
 		return Errors{d.Errorf("kind", "unknown typekro kind %q (known: %s)", d.Kind(), KindComposition)}
 	case d.APIVersion() == KroAPIVersion && d.Kind() == KindRGD:
 		s.Compositions = append(s.Compositions, FromRGD(d))
+		return CheckRGD(d)
 	case d.APIVersion() == CRDAPIVersion && d.Kind() == KindCRD:
 		s.CRDs = append(s.CRDs, d)
 	default:

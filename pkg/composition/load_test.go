@@ -90,7 +90,7 @@ func FuzzParse(f *testing.F) {
 		docs, _ := Parse("fuzz.yaml", data)
 		set := &Set{}
 		for _, d := range docs {
-			set.add(d)
+			set.Add(d)
 			_ = d.Line("spec.resources[0].template")
 		}
 	})
@@ -140,5 +140,37 @@ func TestErrorPositions(t *testing.T) {
 	docs, errs := Parse("f.yaml", []byte(head+"spec:\n  n: 9223372036854775807\n  m: -9223372036854775808\n"))
 	if len(errs) != 0 || docs[0].Object["spec"].(map[string]any)["n"] != int64(9223372036854775807) {
 		t.Errorf("the largest int64 must load exactly: %v", errs)
+	}
+}
+
+// An RGD given as-is gets the checks a Composition gets: a duplicate id and
+// an unclosed ${ are errors at their lines (the latter also kept KRO's
+// quadratic expression scan busy for minutes on a 200 KB value).
+func TestRGDAsIsChecked(t *testing.T) {
+	rgd := `apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata: {name: x}
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: X
+    spec: {name: string}
+  resources:
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: '` + strings.Repeat(`${"`, 20000) + `'}}
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}
+`
+	set := &Set{}
+	docs, perrs := Parse("rgd.yaml", []byte(rgd))
+	if len(perrs) != 0 {
+		t.Fatal(perrs)
+	}
+	errs := set.Add(docs[0])
+	got := errs.Error()
+	for _, want := range []string{"rgd.yaml:11: ResourceGraphDefinition/x: spec.resources[0].template.data.k: unclosed ${", "rgd.yaml:12: ResourceGraphDefinition/x: spec.resources[1].id: duplicate resource id \"cm\""} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
 	}
 }

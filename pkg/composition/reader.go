@@ -83,7 +83,7 @@ func (r *Reader) Load(paths ...string) (*Set, error) {
 		docs, perrs := Parse(f, data)
 		errs = append(errs, perrs...)
 		for _, d := range docs {
-			errs = append(errs, set.add(d)...)
+			errs = append(errs, set.Add(d)...)
 		}
 	}
 	if len(ioErrs) > 0 {

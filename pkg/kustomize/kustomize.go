@@ -365,18 +365,6 @@ func (r *run) readStream(items []*yaml.RNode) ([]*yaml.RNode, composition.Errors
 	return pass, errs
 }
 
-// localConfig reports documents that describe a build rather than a
-// resource, as composition.Load skips them: functionConfigs and objects
-// annotated config.kubernetes.io/function or config.kubernetes.io/local-config.
-func localConfig(d *composition.Document) bool {
-	if d.APIVersion() == composition.APIVersion && d.Kind() == KindConfig {
-		return true
-	}
-	ann, _, _ := unstructured.NestedStringMap(d.Object, "metadata", "annotations")
-	_, fn := ann["config.kubernetes.io/function"]
-	return fn || ann["config.kubernetes.io/local-config"] == "true"
-}
-
 func isComposition(d *composition.Document) bool {
 	return d.APIVersion() == composition.APIVersion && d.Kind() == composition.KindComposition
 }
@@ -398,26 +386,7 @@ func (r *run) classify() (*composition.Set, composition.Errors) {
 	set := &composition.Set{}
 	var errs composition.Errors
 	for _, in := range r.inputs {
-		d := in.doc
-		switch {
-		case localConfig(d):
-			// functionConfigs (e.g. this function's own, when spec.paths
-			// covers its directory) and local-config objects are not resources.
-		case isComposition(d):
-			c, cerrs := composition.ParseComposition(d)
-			errs = append(errs, cerrs...)
-			if c != nil {
-				set.Compositions = append(set.Compositions, c)
-			}
-		case d.GVK().Group == composition.Group:
-			errs = append(errs, d.Errorf("kind", "unknown typekro kind %q (known: %s)", d.Kind(), composition.KindComposition))
-		case isRGD(d):
-			set.Compositions = append(set.Compositions, composition.FromRGD(d))
-		case isCRD(d):
-			set.CRDs = append(set.CRDs, d)
-		default:
-			set.Others = append(set.Others, d)
-		}
+		errs = append(errs, set.Add(in.doc)...)
 	}
 	return set, errs
 }
