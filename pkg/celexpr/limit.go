@@ -80,7 +80,13 @@ func LimitGraph(g *graph.Graph, limit uint64) error {
 	if len(sites) == 0 {
 		return nil
 	}
-	env, err := krocel.DefaultEnvironment(krocel.WithResourceIDs(identifiers(g)))
+	// Declared dyn, not KRO's WithResourceIDs (google.protobuf.Any), which
+	// a comprehension refuses as its range (externalRef collections).
+	var decls []cel.EnvOption
+	for _, id := range identifiers(g) {
+		decls = append(decls, cel.Variable(id, cel.DynType))
+	}
+	env, err := krocel.DefaultEnvironment(krocel.WithCustomDeclarations(decls))
 	if err != nil {
 		return fmt.Errorf("CEL environment: %w", err)
 	}
