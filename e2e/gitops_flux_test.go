@@ -118,6 +118,14 @@ func TestGitOpsFluxTree(t *testing.T) {
 	if r := render("--check"); r.ExitCode != 1 || !strings.Contains(r.Stderr, "definitions/rgds/e2e-gitops-flux.yaml") {
 		t.Fatalf("render --check after a hand edit: exit %d, want 1 naming the file\n%s", r.ExitCode, r.Stderr)
 	}
+	// render never overwrites a hand edit: it refuses, naming the file,
+	// until the edit is undone (here: the file removed).
+	if r := render(); r.ExitCode != 2 || !strings.Contains(r.Stderr, "definitions/rgds/e2e-gitops-flux.yaml: was changed since typekro wrote it") {
+		t.Fatalf("render over a hand edit: exit %d, want 2 naming the file\n%s", r.ExitCode, r.Stderr)
+	}
+	if err := os.Remove(rgdFile); err != nil {
+		t.Fatal(err)
+	}
 	if r := render(); r.ExitCode != 0 {
 		t.Fatalf("render: exit %d\n%s", r.ExitCode, r.Stderr)
 	}

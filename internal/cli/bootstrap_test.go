@@ -18,7 +18,7 @@ func TestBootstrapOffline(t *testing.T) {
 		stderr string
 	}{
 		{"render defaults", []string{"bootstrap", "--render"}, 0,
-			[]string{"name: resourcegraphdefinitions.kro.run", "kind: Namespace\nmetadata:\n  name: kro-system", "image: registry.k8s.io/kro/kro:0.9.4"}, ""},
+			[]string{"name: resourcegraphdefinitions.kro.run", "kind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/part-of: kro\n  name: kro-system", "image: registry.k8s.io/kro/kro:0.9.4"}, ""},
 		{"render with --set", []string{"bootstrap", "--render", "--set", "namespace=kro", "--set", "replicas=2", "--set", "image=example.com/kro:dev"}, 0,
 			[]string{"namespace: kro\n", "replicas: 2", "image: example.com/kro:dev"}, ""},
 		{"unknown --set key", []string{"bootstrap", "--render", "--set", "foo=bar"}, 2, nil, `unknown key "foo"`},

@@ -131,13 +131,14 @@ func reportError(streams genericiooptions.IOStreams, err error) int {
 	var ee *ExitError
 	var cerrs composition.Errors
 	var ioerr *composition.IOError
+	var cerr *composition.Error
 	switch {
 	case errors.As(err, &ee):
 		code = ee.Code
 	case errors.As(err, &ioerr):
 		code = ExitUsage
-	case errors.As(err, &cerrs):
-		code = ExitFailed
+	case errors.As(err, &cerrs), errors.As(err, &cerr):
+		code = ExitFailed // invalid input, located in a file
 	}
 	if msg := err.Error(); msg != "" && !(ee != nil && ee.Err == nil) {
 		if errors.As(err, &cerrs) {

@@ -102,7 +102,12 @@ func Manifests(v Values) ([]*unstructured.Unstructured, error) {
 	if ns == "" {
 		ns = DefaultNamespace
 	}
-	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+	// A label gives server-side apply a field to own: a Namespace with only
+	// a name records no field manager, so every later apply would report
+	// it "configured".
+	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{
+		"name": ns, "labels": map[string]any{"app.kubernetes.io/part-of": "kro"},
+	}}}
 	var out, crds []*unstructured.Unstructured
 	for _, o := range objs {
 		if err := override(o, ns, v); err != nil {
