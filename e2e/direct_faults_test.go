@@ -116,6 +116,7 @@ spec:
     spec:
       name: string
       replicas: integer | default=1 minimum=0
+      type: string | default="ClusterIP"
   resources:
     - id: config
       template:
@@ -132,6 +133,7 @@ spec:
         metadata:
           name: ${schema.spec.name}
         spec:
+          type: ${schema.spec.type}
           ports:
             - port: 80
 `
@@ -140,7 +142,10 @@ spec:
 		stderr     []string
 	}{
 		{"offline: schema", "name: good\n  replicas: -1", []string{"pair.yaml:8: Pair/p: spec.replicas"}},
-		{"server: object name", "name: Bad_Name", []string{"pair.yaml:1: Pair/", `: resource "app": service/Bad_Name`}},
+		{"offline: rendered object name", "name: Bad_Name", []string{"rgd.yaml:20: ResourceGraphDefinition/pairs.e2e.typekro.dev: spec.resources[0].template.metadata.name: instance Pair/", `resource "config" (ConfigMap): rendered metadata.name "Bad_Name-config"`}},
+		// Only the API server knows the Service types: found by the
+		// server-side dry run, before anything is written.
+		{"server: service type", "name: good\n  type: Bogus", []string{"pair.yaml:1: Pair/", `: resource "app": service/good`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := e2eutil.Namespace(t)
