@@ -204,38 +204,7 @@ func prefixF(paths []string) []string {
 
 // A Roster lists the ConfigMaps labelled with its team (an externalRef
 // collection) in a ConfigMap of its own.
-const rosterRGD = `apiVersion: kro.run/v1alpha1
-kind: ResourceGraphDefinition
-metadata:
-  name: rosters.e2e.typekro.dev
-spec:
-  schema:
-    apiVersion: v1alpha1
-    kind: Roster
-    group: e2e.typekro.dev
-    spec:
-      team: string
-    status:
-      members: ${size(members)}
-  resources:
-    - id: members
-      externalRef:
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          namespace: ${schema.metadata.namespace}
-          selector:
-            matchLabels:
-              team: ${schema.spec.team}
-    - id: roster
-      template:
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: ${schema.metadata.name}-roster
-        data:
-          names: ${members.map(m, m.metadata.name).join(",")}
-`
+const rosterRGD = "../pkg/compile/testdata/roster-collection.yaml"
 
 // TestDirectExternalCollection: an externalRef collection is listed (in
 // the API server's order) and followed, in direct mode as in KRO.
@@ -256,7 +225,11 @@ func TestDirectExternalCollection(t *testing.T) {
 			}
 		}
 		dir = t.TempDir()
-		writeFile(t, dir, "rgd.yaml", rosterRGD)
+		rgd, err := os.ReadFile(rosterRGD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, "rgd.yaml", string(rgd))
 		writeFile(t, dir, "roster.yaml", "apiVersion: e2e.typekro.dev/v1alpha1\nkind: Roster\nmetadata:\n  name: blue\n  namespace: "+ns+"\nspec:\n  team: blue\n")
 		return ns, dir
 	}
