@@ -157,8 +157,25 @@ func checkInstance(doc *composition.Document, def *Definition, namespace string)
 	}
 	structuraldefaulting.Default(obj, s.structural)
 	fieldErrs, _ := s.validate(obj)
+	located := map[string]bool{}
 	for _, fe := range fieldErrs {
-		problems = append(problems, problem{fe.Field, fe.ErrorBody()})
+		located[fe.Field] = true
+	}
+	for _, fe := range fieldErrs {
+		path, body := fe.Field, fe.ErrorBody()
+		if path == "" || path == "<nil>" {
+			// kube-openapi's format check has no field path (printed as
+			// <nil>) and names the field at the end of its detail; where
+			// a type error already stands at that field it only repeats it.
+			path = ""
+			if i := strings.LastIndex(fe.Detail, " in "); i >= 0 {
+				path, body = fe.Detail[i+4:], fe.Detail[:i]
+			}
+			if located[path] {
+				continue
+			}
+		}
+		problems = append(problems, problem{path, body})
 	}
 	if len(problems) > 0 {
 		return nil, locateProblems(doc, problems, composition.MaxErrorsPerDocument)
