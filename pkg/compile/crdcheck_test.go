@@ -5,9 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
 
 // TestGeneratedCRDValidation: a composition whose generated CRD the API
@@ -51,19 +48,15 @@ spec:
 			if err := os.WriteFile(filepath.Join(dir, "rgd.yaml"), []byte(rgd), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			set, err := composition.Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = compile.Compile(set, compile.Options{})
+			errs := compileDir(t, dir)
 			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
+				if len(errs) > 0 {
+					t.Fatal(errs)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error\n  %v\nwant\n  %s", err, tt.want)
+			if len(errs) == 0 || !strings.Contains(errs.Error(), tt.want) {
+				t.Fatalf("error\n  %v\nwant\n  %s", errs, tt.want)
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/typekro/kubectl-typekro/pkg/celexpr"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 )
 
@@ -61,15 +60,7 @@ spec:
 
 func compileWith(t *testing.T, dir string, limit uint64) *compile.Result {
 	t.Helper()
-	set, err := composition.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := compile.Compile(set, compile.Options{Namespace: "default", CELCostLimit: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return compileDir(t, dir, func(o *compile.Options) { o.CELCostLimit = limit })
 }
 
 // TestCELCostLimit: expressions that would run for minutes or exhaust

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 )
@@ -65,15 +64,7 @@ func TestRenderRefusesInvalidNames(t *testing.T) {
 			dir := t.TempDir()
 			write(t, filepath.Join(dir, "c.yaml"), namesComposition)
 			write(t, filepath.Join(dir, "i.yaml"), "apiVersion: example.com/v1alpha1\nkind: App\nmetadata: {name: i}\nspec: "+tc.spec+"\n")
-			set, err := composition.Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := compile.Compile(set, compile.Options{Namespace: "default"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = direct.Render(res, direct.Options{})
+			_, err := direct.Render(compileDir(t, dir), direct.Options{})
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)

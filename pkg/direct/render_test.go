@@ -17,13 +17,19 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func compileDir(t testing.TB, dir string) *compile.Result {
+// compileDir loads and compiles dir with instances defaulting to namespace
+// default; opts may change the rest (e.g. the CEL cost limit).
+func compileDir(t testing.TB, dir string, opts ...func(*compile.Options)) *compile.Result {
 	t.Helper()
 	set, err := composition.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := compile.Compile(set, compile.Options{Namespace: "default"})
+	o := compile.Options{Namespace: "default"}
+	for _, f := range opts {
+		f(&o)
+	}
+	res, err := compile.Compile(set, o)
 	if err != nil {
 		t.Fatal(err)
 	}
