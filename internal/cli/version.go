@@ -5,14 +5,13 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/typekro/kubectl-typekro/pkg/bootstrap"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v0.1.0".
 var Version = "dev"
-
-// KroVersion is the KRO release whose packages this binary embeds.
-const KroVersion = "v0.9.4"
 
 func newVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
@@ -24,7 +23,11 @@ func newVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				goVersion = bi.GoVersion
 			}
-			fmt.Fprintf(streams.Out, "typekro %s (kro %s, %s)\n", Version, KroVersion, goVersion)
+			kro := bootstrap.LinkedVersion()
+			if kro == "" {
+				kro = "unknown"
+			}
+			fmt.Fprintf(streams.Out, "typekro %s (kro %s, %s)\n", Version, kro, goVersion)
 		},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -213,4 +214,29 @@ func ImageVersion(image string) string {
 // SameVersion compares KRO versions with or without the leading "v".
 func SameVersion(a, b string) bool {
 	return a != "" && strings.TrimPrefix(a, "v") == strings.TrimPrefix(b, "v")
+}
+
+// kroModule is the module whose packages (graph builder, runtime,
+// simpleschema) typekro links; its version is the KRO semantics typekro
+// validates with.
+const kroModule = "github.com/kubernetes-sigs/kro"
+
+// LinkedVersion reports the version of KRO's module linked into this
+// binary, from its build info; "" when the build carries none. The embedded
+// manifests (Version) must be that same release: a test checks it against go.mod, so a
+// go.mod bump without `make generate` fails.
+func LinkedVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, m := range bi.Deps {
+		if m.Path == kroModule {
+			if m.Replace != nil {
+				m = m.Replace
+			}
+			return m.Version
+		}
+	}
+	return ""
 }

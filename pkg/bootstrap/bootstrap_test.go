@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -305,5 +306,23 @@ func TestDefaultsAreHelmTemplate(t *testing.T) {
 				t.Errorf("%s: %s/%s differs from helm template's", name, h.GetKind(), h.GetName())
 			}
 		}
+	}
+}
+
+// Test binaries carry no dependency build info, so the release typekro links
+// is read from go.mod here; `kubectl typekro version` reads the binary's.
+func TestEmbeddedManifestsAreTheRequiredKRO(t *testing.T) {
+	b, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var required string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == kroModule {
+			required = f[1]
+		}
+	}
+	if required != Version {
+		t.Errorf("go.mod requires KRO %q but the embedded manifests are %s: run make generate", required, Version)
 	}
 }
