@@ -124,7 +124,7 @@ e2e: e2e-tools e2e-cluster-bin build
 	  ( cd $(E2E_DIR) && KUBECONFIG=$(abspath $(E2E_STATE))/kubeconfig \
 	    TYPEKRO_BIN=$(ROOT)/bin/kubectl-typekro KUBECTL=$(E2E_KUBECTL) \
 	    E2E_CLUSTER=$(E2E_CLUSTER) E2E_STATE=$(abspath $(E2E_STATE)) \
-	    GO=$(GO) ./run-tests.sh $(E2E_TEST_FLAGS) ) || rc=$$?; \
+	    $(GO) test -count=1 -timeout 20m $(E2E_TEST_FLAGS) ./... ) || rc=$$?; \
 	  if [ $$rc -ne 0 ]; then $(E2E_CLUSTER) logs --state-dir=$(E2E_STATE) --tail=$(E2E_LOG_TAIL); fi; \
 	fi; \
 	$(E2E_CLUSTER) down --state-dir=$(E2E_STATE) || true; \

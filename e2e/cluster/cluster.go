@@ -579,6 +579,15 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--manage-nodes-with-annotation-selector=" + FakeNodeAnnotation + "=fake",
 		"--cidr=" + PodCIDR,
 		"--node-ip=127.0.0.1",
+		// The node-heartbeat-with-lease stage posts node status only every
+		// 10-20 min and leaves liveness to the node Lease, which kwok keeps
+		// only when given a duration. Without one there was no Lease: the
+		// node lifecycle controller marked the node NotReady 50 s after each
+		// status heartbeat, kwok re-initialized it, and every flap marked all
+		// pods Ready=False for good (kwok's pod-ready stage does not run
+		// again), so a Deployment whose pods were caught by a flap never
+		// became available again: the "Deployment-status stall".
+		"--node-lease-duration-seconds=40",
 	}
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "--config="+s)

@@ -53,10 +53,10 @@ func TestRenderAndValidateExitCodes(t *testing.T) {
 		{"delete: bad mode", []string{"delete", "--mode", "drect", examples + "webapp"}, 2, "", "--mode must be kro or direct", true},
 		{"status: bad mode", []string{"status", "--mode", "nope", "-f", examples + "webapp"}, 2, "", "--mode must be kro or direct", true},
 		{"inputs with -f, like kubectl", []string{"validate", "-f", examples + "webapp", "-f", examples + "database-stack"}, 0, "", "valid: 2 definition(s)", true},
-		{"no inputs", []string{"apply"}, 2, "", "no inputs: give files or directories as arguments or with -f", true},
+		{"no inputs", []string{"apply"}, 2, "", "no inputs: give files or directories as arguments, with -f or with -k", true},
 		{"direct render defaults the namespace", []string{"render", "--mode", "direct", "testdata/no-namespace"}, 0, "  namespace: default\n", "", false},
 		{"direct render: -n wins", []string{"render", "--mode", "direct", "-n", "qa", "testdata/no-namespace"}, 0, "  namespace: qa\n", "", false},
-		{"version", []string{"version"}, 0, "kro v0.9.4", "", false},
+		{"version", []string{"version"}, 0, "typekro dev (kro ", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

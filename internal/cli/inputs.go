@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/kubernetes-sigs/kro/pkg/features"
 	"github.com/spf13/pflag"
@@ -11,13 +12,16 @@ import (
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
+	"github.com/typekro/kubectl-typekro/pkg/kustomize"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 	"github.com/typekro/kubectl-typekro/pkg/schemas"
 )
 
 // inputOptions are the flags every command that reads compositions shares.
 type inputOptions struct {
-	Filenames    []string
+	Filenames []string
+	// Kustomize is -k: a kustomization directory built in process.
+	Kustomize    string
 	CRDDirs      []string
 	Schemas      string
 	FeatureGates string
@@ -38,6 +42,7 @@ type inputOptions struct {
 func (o *inputOptions) AddFlags(fs *pflag.FlagSet, stdin io.Reader) {
 	o.stdin = stdin
 	fs.StringSliceVarP(&o.Filenames, "filename", "f", nil, "files or directories to read, like the arguments (kubectl style; - is stdin)")
+	fs.StringVarP(&o.Kustomize, "kustomize", "k", "", "a kustomization directory to build (in process, as kubectl -k; typekro's own KRM function runs without --enable-exec) and read, like the arguments")
 	fs.StringSliceVar(&o.CRDDirs, "crds", nil, "files or directories with CRDs of custom kinds used in templates (not rendered)")
 	fs.StringVar(&o.Schemas, "schemas", "builtin", "where resource schemas come from: builtin (embedded Kubernetes v1.36 OpenAPI v3, offline) or cluster (live discovery)")
 	fs.StringVar(&o.FeatureGates, "kro-feature-gates", "", "KRO feature gates your controller runs with, e.g. CELOmitFunction=true")
@@ -77,8 +82,8 @@ func checkMode(mode string) error {
 // paths are the inputs: the arguments, then -f.
 func (o *inputOptions) paths(args []string) ([]string, error) {
 	out := append(append([]string{}, args...), o.Filenames...)
-	if len(out) == 0 {
-		return nil, Usage(fmt.Errorf("no inputs: give files or directories as arguments or with -f"))
+	if len(out) == 0 && o.Kustomize == "" {
+		return nil, Usage(fmt.Errorf("no inputs: give files or directories as arguments, with -f or with -k"))
 	}
 	return out, nil
 }
@@ -92,6 +97,13 @@ func (o *inputOptions) Compile(paths []string, namespace string, flags *genericc
 	loadErrs, err := composition.ContentErrors(err)
 	if err != nil {
 		return nil, err
+	}
+	if o.Kustomize != "" {
+		built, err := o.kustomize()
+		if err != nil {
+			return nil, err
+		}
+		loadErrs = append(loadErrs, built.Add(set)...)
 	}
 	if len(o.CRDDirs) > 0 {
 		crds, err := reader.Load(o.CRDDirs...)
@@ -138,4 +150,37 @@ func namespaceFlag(flags *genericclioptions.ConfigFlags) string {
 		return *flags.Namespace
 	}
 	return ""
+}
+
+// kustomizeBuild is -k's output as one input stream, named after the
+// directory so errors point at it.
+type kustomizeBuild struct {
+	name string
+	data []byte
+}
+
+// kustomize builds -k with this binary as typekro's KRM function.
+func (o *inputOptions) kustomize() (*kustomizeBuild, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("-k: cannot find the kubectl-typekro binary to run as typekro's function: %w", err)
+	}
+	data, err := kustomize.Build(o.Kustomize, self)
+	if err != nil {
+		return nil, &composition.IOError{Err: err}
+	}
+	if limit := o.reader().Limits.MaxBytes; int64(len(data)) > limit {
+		return nil, &composition.IOError{Err: fmt.Errorf("kustomize build %s: output larger than %d bytes (--max-input-bytes)", o.Kustomize, limit)}
+	}
+	return &kustomizeBuild{name: "kustomize build " + o.Kustomize, data: data}, nil
+}
+
+// Add parses the built stream into set; its content errors are returned
+// with the files' own, so all come at once.
+func (b *kustomizeBuild) Add(set *composition.Set) composition.Errors {
+	docs, errs := composition.Parse(b.name, b.data)
+	for _, d := range docs {
+		errs = append(errs, set.Add(d)...)
+	}
+	return errs
 }

@@ -132,3 +132,22 @@ func TestKrewRelease(t *testing.T) {
 		t.Errorf("krew installed a tampered archive: %v\n%s", r.err, r.stderr)
 	}
 }
+
+// `version` reads KRO's version from the binary's build info: the release
+// built binary must name the KRO release go.mod requires.
+func TestVersionNamesTheLinkedKRO(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join(repoRoot(t), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kro string
+	for _, line := range strings.Split(string(mod), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/kubernetes-sigs/kro" {
+			kro = f[1]
+		}
+	}
+	r := run(t.TempDir(), os.Environ(), tool(t, "TYPEKRO_BIN"), "version")
+	if r.err != nil || kro == "" || !strings.Contains(r.stdout, "(kro "+kro+",") {
+		t.Errorf("version printed %q (%v); go.mod requires KRO %q", r.stdout, r.err, kro)
+	}
+}

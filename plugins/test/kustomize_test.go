@@ -1,7 +1,9 @@
 package test
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -311,4 +313,39 @@ func TestKustomizeDirectMode(t *testing.T) {
 	if field(find(objs, "Deployment", "staging-webapp"), "metadata", "namespace") != "staging" {
 		t.Errorf("direct-mode Deployment namespace")
 	}
+}
+
+// `render -k DIR` builds the kustomization in process and runs typekro's
+// own function without --enable-exec: its output must be byte for byte what
+// the real kustomize with --enable-exec, piped into render, gives. The PATH
+// has no kubectl-typekro, so -k must run its own binary.
+func TestRenderKustomizeMatchesKustomizeBuild(t *testing.T) {
+	for _, dir := range []string{"kustomize", "kustomize/transformer"} {
+		t.Run(dir, func(t *testing.T) {
+			abs := filepath.Join(repoRoot(t), "examples", dir)
+			built := kustomizeBuild(t, abs, execFlags...)
+			if built.err != nil {
+				t.Fatalf("kustomize build: %v\n%s", built.err, built.stderr)
+			}
+			want := runStdin(t, built.stdout, tool(t, "TYPEKRO_BIN"), "render", "-f", "-")
+			got := run(t.TempDir(), environ(os.Getenv("PATH")), tool(t, "TYPEKRO_BIN"), "render", "-k", abs)
+			if got.err != nil || want.err != nil {
+				t.Fatalf("render -k: %v\n%s\nrender -f -: %v\n%s", got.err, got.stderr, want.err, want.stderr)
+			}
+			if got.stdout != want.stdout || got.stdout == "" {
+				t.Errorf("render -k differs from kustomize build | render -f -:\n--- -k\n%s\n--- kustomize\n%s", got.stdout, want.stdout)
+			}
+		})
+	}
+}
+
+func runStdin(t testing.TB, stdin, name string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return result{stdout: out.String(), stderr: errb.String(), err: err}
 }
