@@ -107,6 +107,17 @@ func TestKroApplyWebapp(t *testing.T) {
 		"url: http://")
 	r = typekro(t, 0, "status", "krowebapps.example.com/webapp", "-n", prod, "--watch", "--timeout", "2s")
 	mustContain(t, "status --watch", r.Stdout, "KroWebApp/webapp -n "+prod+": ACTIVE")
+	// status KIND --watch follows the collection: an instance created after
+	// it started is shown, and so is its deletion.
+	w := e2eutil.StartTypekro(t, 2*time.Minute, "status", "krowebapp", "-n", prod, "--watch")
+	w.WaitOutput(t, 30*time.Second, "KroWebApp/webapp -n "+prod+": ACTIVE")
+	late := "apiVersion: example.com/v1alpha1\nkind: KroWebApp\nmetadata: {name: webapp-late}\nspec: {name: webapp-late, image: nginx}\n"
+	e2eutil.Clients(t).ApplyYAML(t, prod, late)
+	w.WaitOutput(t, time.Minute, "KroWebApp/webapp-late -n "+prod+":")
+	if _, stderr, code := e2eutil.RunKubectl(t, "delete", "krowebapp", "webapp-late", "-n", prod, "--wait=false"); code != 0 {
+		t.Fatalf("kubectl delete: %s", stderr)
+	}
+	w.WaitOutput(t, time.Minute, "KroWebApp/webapp-late -n "+prod+": deleted")
 	typekro(t, 1, "status", "krowebapp/nosuch", "-n", prod)
 
 	// delete: instances first (KRO deletes their Deployments and Services),

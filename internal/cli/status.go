@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -122,12 +126,26 @@ func (o *statusOptions) Run() error {
 	defer cancel()
 	var refs []*ref
 	var missing []string
+	var follow []collection
 	switch {
 	case len(o.Filenames) > 0:
 		refs, missing, err = o.fromFiles(ctx, e, ns)
 	case len(o.Args) > 0:
+		if o.Watch {
+			// `status KIND --watch` follows the whole collection, so objects
+			// created after it starts are shown too.
+			if follow, err = o.collections(e, ns); err != nil {
+				return err
+			}
+		}
 		refs, err = o.fromArgs()
+		if err != nil && len(follow) > 0 && isNoObjects(err) {
+			refs, err = nil, nil
+		}
 	default:
+		if o.Watch {
+			follow = []collection{{gvr: rgdGVR}}
+		}
 		refs, err = o.allRGDs(ctx, e)
 		if err == nil && !o.Watch && o.Output == "" {
 			// Whether KRO itself is installed, and at which version, first.
@@ -150,7 +168,9 @@ func (o *statusOptions) Run() error {
 	if err := writeStatus(o.streams.Out, o.Output, objs); err != nil {
 		return err
 	}
-	if o.Watch {
+	if o.Watch && len(follow) > 0 {
+		o.watchCollections(ctx, e, follow, refs)
+	} else if o.Watch {
 		o.watch(ctx, e, refs)
 	}
 	if len(missing) > 0 {
@@ -228,9 +248,98 @@ func (o *statusOptions) fromArgs() ([]*ref, error) {
 		refs = append(refs, &ref{gvr: info.Mapping.Resource, namespace: info.Namespace, name: info.Name, desc: readiness.Ref(u), obj: u})
 	}
 	if len(refs) == 0 {
-		return nil, Fail(fmt.Errorf("no objects found"))
+		return nil, Fail(errNoObjects)
 	}
 	return refs, nil
+}
+
+var errNoObjects = errors.New("no objects found")
+
+func isNoObjects(err error) bool { return errors.Is(err, errNoObjects) }
+
+// collection is a kind (in a namespace, or all) that --watch follows.
+type collection struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
+// collections maps `status KIND[,KIND...] --watch` to what to follow; named
+// objects (KIND/NAME, KIND NAME) are watched one by one instead.
+func (o *statusOptions) collections(e *deploy.Engine, ns string) ([]collection, error) {
+	if len(o.Args) != 1 || strings.Contains(o.Args[0], "/") {
+		return nil, nil
+	}
+	var out []collection
+	for _, kind := range strings.Split(o.Args[0], ",") {
+		gvr, err := e.Mapper.ResourceFor(schema.ParseGroupResource(kind).WithVersion(""))
+		if err != nil {
+			return nil, Usage(fmt.Errorf("%s: %w", kind, err))
+		}
+		c := collection{gvr: gvr}
+		if !o.AllNamespaces && namespaced(e, gvr) {
+			c.namespace = ns
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func namespaced(e *deploy.Engine, gvr schema.GroupVersionResource) bool {
+	gvk, err := e.Mapper.KindFor(gvr)
+	if err != nil {
+		return true
+	}
+	m, err := e.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	return err != nil || m.Scope.Name() == meta.RESTScopeNameNamespace
+}
+
+// watchCollections prints an object of the followed kinds whenever it
+// appears, changes its generation or status, or is deleted; shown is what
+// was printed already.
+func (o *statusOptions) watchCollections(ctx context.Context, e *deploy.Engine, follow []collection, shown []*ref) {
+	var mu sync.Mutex
+	last := map[string]string{} // id → statusKey, "gone" once deleted
+	desc := map[string]string{}
+	id := func(gvr schema.GroupVersionResource, u *unstructured.Unstructured) string {
+		return gvr.String() + "|" + u.GetNamespace() + "/" + u.GetName()
+	}
+	for _, r := range shown {
+		last[id(r.gvr, r.obj)] = statusKey(r.obj)
+		desc[id(r.gvr, r.obj)] = r.desc
+	}
+	var wg sync.WaitGroup
+	for _, c := range follow {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prefix := c.gvr.String() + "|"
+			readiness.WatchList(ctx, e.Dynamic, c.gvr, c.namespace, labels.Everything(), func(objs []*unstructured.Unstructured) {
+				mu.Lock()
+				defer mu.Unlock()
+				present := map[string]bool{}
+				for _, u := range objs {
+					k := id(c.gvr, u)
+					present[k] = true
+					if sk := statusKey(u); last[k] != sk {
+						last[k], desc[k] = sk, readiness.Ref(u)
+						o.printOne(u)
+					}
+				}
+				var gone []string
+				for k, v := range last {
+					if strings.HasPrefix(k, prefix) && !present[k] && v != "gone" && (c.namespace == "" || strings.HasPrefix(k, prefix+c.namespace+"/")) {
+						gone = append(gone, k)
+					}
+				}
+				sort.Strings(gone)
+				for _, k := range gone {
+					last[k] = "gone"
+					fmt.Fprintf(o.streams.Out, "%s: deleted\n", desc[k])
+				}
+			})
+		}()
+	}
+	wg.Wait()
 }
 
 var rgdGVR = schema.GroupVersionResource{Group: "kro.run", Version: "v1alpha1", Resource: "resourcegraphdefinitions"}
