@@ -112,6 +112,9 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 		out.Pending = append(out.Pending, r.Pending...)
 		out.Skipped = append(out.Skipped, r.Skipped...)
 	}
+	if err := checkOwners(out.Resources); err != nil {
+		return nil, err
+	}
 	if len(out.Pending) > 0 && !opts.AllowPending {
 		return out, &PendingError{Pending: out.Pending}
 	}
