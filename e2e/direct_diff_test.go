@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/typekro/kubectl-typekro/e2e/e2eutil"
 )
 
@@ -25,6 +27,11 @@ func TestDirectDiff(t *testing.T) {
 		}
 	})
 
+	// A plain object among the inputs: apply --mode direct writes it, and
+	// delete --mode direct must remove it too.
+	writeFile(t, dir, "plain.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: direct-diff-plain, namespace: "+ns+"}\ndata: {a: b}\n")
+	cm := schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+
 	out, errOut, code := e2eutil.RunTypekro(t, "diff", "--mode", "direct", dir)
 	if code != 1 {
 		t.Fatalf("diff before apply: exit %d, want 1\n%s\n%s", code, out, errOut)
@@ -37,6 +44,9 @@ func TestDirectDiff(t *testing.T) {
 
 	if out, errOut, code := e2eutil.RunTypekro(t, "apply", "--mode", "direct", dir, "--timeout", "3m"); code != 0 {
 		t.Fatalf("apply --mode direct: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if get(t, cm, ns, "direct-diff-plain") == nil {
+		t.Fatal("apply --mode direct did not write the plain ConfigMap of the inputs")
 	}
 	if out, errOut, code := e2eutil.RunTypekro(t, "diff", "--mode", "direct", dir); code != 0 {
 		t.Fatalf("diff after apply: exit %d, want 0\n%s\n%s", code, out, errOut)
@@ -71,6 +81,9 @@ func TestDirectDiff(t *testing.T) {
 		t.Fatalf("delete --mode direct: exit %d\n%s\n%s", code, out, errOut)
 	}
 	deleted = true
+	if get(t, cm, ns, "direct-diff-plain") != nil {
+		t.Error("delete --mode direct left the plain ConfigMap of the inputs")
+	}
 	if left := created(t, ns); len(left) > 0 {
 		t.Errorf("left after delete: %v", left)
 	}

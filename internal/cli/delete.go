@@ -39,6 +39,8 @@ func newDeleteCommand(flags *genericclioptions.ConfigFlags, streams genericioopt
 
 KRO leaves the CRD it generated for an RGD in place when the RGD is deleted; so does this
 command. Namespaces made by apply --create-namespace are not in the inputs and stay.
+With --mode direct, step 1 is each instance's resources (its ApplySet, in reverse
+dependency order) and steps 2, 4 and 5 follow as above.
 Objects already gone are reported as "not found".
 
 ` + exitCodeDoc,
@@ -62,7 +64,7 @@ Objects already gone are reported as "not found".
 	o.inputOptions.AddFlags(fs, streams.In)
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long; 0 waits forever")
 	fs.BoolVar(&o.Wait, "wait", true, "wait until every deleted object is gone (instances are always waited for before their RGDs are deleted)")
-	fs.StringVar(&o.Mode, "mode", "kro", "kro: instances, RGDs...; direct: what apply --mode direct created (its ApplySet), in reverse dependency order")
+	fs.StringVar(&o.Mode, "mode", "kro", "kro: instances, RGDs...; direct: what apply --mode direct created (its ApplySet) in reverse dependency order, then the inputs' plain objects, namespaces and CRDs")
 	fs.BoolVar(&o.KeepRGD, "keep-rgd", false, "keep the ResourceGraphDefinitions and CRDs of the inputs")
 	return cmd
 }

@@ -164,8 +164,19 @@ func (o *deleteOptions) runDirect() error {
 	}
 	defer cancel()
 	d := newDeployer(e, deploy.DefaultFieldManager, o.streams.Out, o.streams.ErrOut)
-	_, err = d.Delete(ctx, res.Instances)
-	return deployError(err)
+	if _, err := d.Delete(ctx, res.Instances); err != nil {
+		return deployError(timeoutError(err, o.Timeout))
+	}
+	// Then what apply --mode direct wrote from the inputs themselves: plain
+	// objects, the inputs' namespaces and CRDs (kept with --keep-rgd), in
+	// kro mode's reverse order.
+	e.Out, e.Progress = o.streams.Out, o.streams.ErrOut
+	inputs := direct.Objects(res, &direct.Result{})
+	if len(inputs) == 0 {
+		return nil
+	}
+	_, err = e.Delete(ctx, &deploy.Set{Objects: inputs}, deploy.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait})
+	return deployError(timeoutError(err, o.Timeout))
 }
 
 type missingNamespace struct {
