@@ -94,6 +94,16 @@ spec:
 	}
 	mustContain(t, "apply's error", errOut, "Deployment/stuck", "orValue(0) > 100")
 	t.Logf("apply's error:\n%s", errOut)
+	// --wait=false returns once everything is applied, without waiting for
+	// a readiness that never comes.
+	out, errOut, code = e2eutil.RunTypekro(t, "apply", "--mode", "direct", dir, "--wait=false", "--timeout", "1m")
+	if code != 0 {
+		t.Fatalf("apply --wait=false: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	mustContain(t, "apply --wait=false", errOut, "1 instance(s) applied (--wait=false")
+	if get(t, schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, ns, "stuck") == nil {
+		t.Error("apply --wait=false did not write the Deployment")
+	}
 	if _, errOut, code := e2eutil.RunTypekro(t, "delete", "--mode", "direct", dir); code != 0 {
 		t.Fatalf("delete: exit %d\n%s", code, errOut)
 	}

@@ -75,7 +75,7 @@ holds only the instances' status, and the change set moves to stderr.
 	fs := cmd.Flags()
 	o.inputOptions.AddFlags(fs, streams.In)
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long (the whole apply, including waits); 0 waits forever")
-	fs.BoolVar(&o.Wait, "wait", true, "wait until every instance is ACTIVE and Ready (RGDs are always waited for: instances need their kind)")
+	fs.BoolVar(&o.Wait, "wait", true, "wait until every instance is ACTIVE and Ready (RGDs are always waited for: instances need their kind; --mode direct still waits where a resource needs another's live state or readiness)")
 	fs.StringVar(&o.DryRun, "dry-run", "none", "none, or server: only ask the server what would change")
 	fs.StringVar(&o.FieldManager, "field-manager", deploy.DefaultFieldManager, "name of the field manager that owns the applied fields")
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "take over fields owned by other field managers instead of failing")

@@ -83,7 +83,7 @@ func (o *applyOptions) runDirect() error {
 		return nil
 	}
 	start := time.Now()
-	results, err := d.Apply(ctx, res.Instances, live.Options{Force: o.ForceConflicts, Prune: o.direct.Prune})
+	results, err := d.Apply(ctx, res.Instances, live.Options{Force: o.ForceConflicts, Prune: o.direct.Prune, NoWait: !o.Wait})
 	if err != nil {
 		o.printDirect(results)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -91,7 +91,11 @@ func (o *applyOptions) runDirect() error {
 		}
 		return deployError(err)
 	}
-	fmt.Fprintf(o.streams.ErrOut, "%d instance(s) ready in %s\n", len(results), time.Since(start).Round(100*time.Millisecond))
+	verb := "ready"
+	if !o.Wait {
+		verb = "applied (--wait=false: the last resources' readiness not waited for)"
+	}
+	fmt.Fprintf(o.streams.ErrOut, "%d instance(s) %s in %s\n", len(results), verb, time.Since(start).Round(100*time.Millisecond))
 	return o.printDirect(results)
 }
 

@@ -47,9 +47,12 @@ type Deployer struct {
 
 // Options tune Apply.
 type Options struct {
-	Force  bool // take over fields other managers own
-	Prune  bool // delete members no longer rendered
-	DryRun bool // server-side dry run of what can be resolved offline only
+	Force bool // take over fields other managers own
+	Prune bool // delete members no longer rendered
+	// NoWait (--wait=false) returns once every resource is applied: it
+	// still waits where a resource needs another's live state or readiness
+	// (KRO would too), but not for the last ones to become ready.
+	NoWait bool
 }
 
 // InstanceResult is an instance after apply or observation.
@@ -474,7 +477,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 				return nil, err
 			}
 		}
-		if allReady {
+		if allReady || (o.NoWait && allApplied(states)) {
 			break
 		}
 		if newlyReady || len(batch) > 0 {
@@ -520,6 +523,16 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 	}
 	res.parentUID = inv.uid
 	return res, nil
+}
+
+// allApplied reports whether every node is written (or skipped).
+func allApplied(states map[string]*nodeState) bool {
+	for _, st := range states {
+		if !st.applied && !st.done {
+			return false
+		}
+	}
+	return true
 }
 
 // watchers start what follows a node after it is applied.
