@@ -141,14 +141,12 @@ func (o *statusOptions) runDirect() error {
 	defer cancel()
 	d := newDeployer(e, deploy.DefaultFieldManager, o.streams.Out, o.streams.ErrOut)
 	var results []*live.InstanceResult
-	notReady := 0
 	for _, inst := range res.Instances {
 		r, err := d.Observe(ctx, inst)
 		if err != nil {
 			return deployError(err)
 		}
 		if !r.Ready {
-			notReady++
 			fmt.Fprintln(o.streams.ErrOut, r.Summary())
 		}
 		results = append(results, r)

@@ -2,11 +2,8 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/fluxcd/pkg/ssa"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
@@ -69,12 +66,12 @@ func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.Ch
 			if !hasRole(it, st.roles) {
 				continue
 			}
-			err := e.Resource(&it.Object).Delete(ctx, it.Obj.GetName(), metav1.DeleteOptions{})
+			deleted, err := e.Client.Delete(ctx, &it.Object)
 			switch {
-			case apierrors.IsNotFound(err):
-				it.Action = NotFoundAction
 			case err != nil:
-				return cs, fmt.Errorf("%s: %w", Subject(it.Obj), err)
+				return cs, err
+			case !deleted:
+				it.Action = NotFoundAction
 			default:
 				it.Action = ssa.DeletedAction
 				targets = append(targets, waitTarget(it, "deleted", nil))

@@ -174,9 +174,6 @@ func CRDEstablished(obj *unstructured.Unstructured) Verdict {
 	return Verdict{Message: est.String()}
 }
 
-// Exists is ready as soon as the object exists (namespaces, plain objects).
-func Exists(*unstructured.Unstructured) Verdict { return Verdict{Ready: true, Message: "exists"} }
-
 // describe summarizes why an object is not ready: its state, the Ready
 // condition, and the first other condition that is not True (KRO's
 // sub-conditions carry the useful message, e.g. ResourcesReady).

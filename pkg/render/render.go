@@ -20,11 +20,6 @@ const (
 	ModeDirect = "direct"
 )
 
-// Options select what to render.
-type Options struct {
-	Mode string // kro (default) or direct
-}
-
 // Object is a rendered object with the role it plays, which decides its
 // place in the output (CRDs and RGDs before the instances that need them).
 type Object struct {

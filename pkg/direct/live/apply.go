@@ -300,7 +300,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 	nss := sets.New(inv.namespace)
 	// The parent records the union of old and new kinds before any member
 	// is written, so an interrupted apply never leaves untracked objects.
-	if err := d.writeInventory(ctx, inv, inst.Object, kinds.Union(inv.kinds), nss.Union(inv.namespaces), false); err != nil {
+	if err := d.writeInventory(ctx, inv, inst.Object, kinds.Union(inv.kinds), nss.Union(inv.namespaces)); err != nil {
 		return nil, err
 	}
 	recorded := nss.Union(inv.namespaces)
@@ -518,7 +518,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 	}
 	// The parent keeps the hydrated status for externalRefs and status.
 	inv.status, _ = res.Instance.Object["status"].(map[string]any)
-	if err := d.writeInventory(ctx, inv, inst.Object, recordedKinds, recorded, false); err != nil {
+	if err := d.writeInventory(ctx, inv, inst.Object, recordedKinds, recorded); err != nil {
 		return res, err
 	}
 	res.parentUID = inv.uid
@@ -625,7 +625,7 @@ func (d *Deployer) applyBatch(ctx context.Context, inst *compile.Instance, inv *
 		}
 	}
 	if newNS {
-		if err := d.writeInventory(ctx, inv, inst.Object, inv.written.Union(kindsOf(inst.Definition, batch)), recorded, false); err != nil {
+		if err := d.writeInventory(ctx, inv, inst.Object, inv.written.Union(kindsOf(inst.Definition, batch)), recorded); err != nil {
 			return err
 		}
 	}

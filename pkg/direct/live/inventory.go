@@ -140,7 +140,7 @@ func splitList(s string) []string {
 
 // writeInventory server-side applies the parent with the given kinds and
 // namespaces (the parent's own namespace is implicit, as the KEP says).
-func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *unstructured.Unstructured, kinds sets.Set[schema.GroupKind], nss sets.Set[string], dryRun bool) error {
+func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *unstructured.Unstructured, kinds sets.Set[schema.GroupKind], nss sets.Set[string]) error {
 	inv.written = kinds.Clone()
 	gks := make([]string, 0, kinds.Len())
 	for gk := range kinds {
@@ -183,16 +183,11 @@ func (d *Deployer) writeInventory(ctx context.Context, inv *inventory, inst *uns
 	}
 	force := true // typekro is the only writer of its parent objects
 	opts := metav1.PatchOptions{FieldManager: d.FieldManager, Force: &force}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
 	out, err := d.Dynamic.Resource(configMaps).Namespace(inv.namespace).Patch(ctx, inv.name, types.ApplyPatchType, body, opts)
 	if err != nil {
 		return fmt.Errorf("ApplySet parent configmap/%s -n %s: %w", inv.name, inv.namespace, err)
 	}
-	if !dryRun {
-		inv.uid = out.GetUID()
-	}
+	inv.uid = out.GetUID()
 	return nil
 }
 
