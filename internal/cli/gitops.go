@@ -14,7 +14,7 @@ import (
 )
 
 // gitops holds render's --target flags: what a GitOps engine needs on top
-// of the plain stream (see DESIGN.md §5 and plugins/).
+// of the plain stream (README "GitOps", plugins/).
 type gitops struct {
 	Target     string
 	FluxSource string

@@ -9,7 +9,7 @@ import (
 
 // BenchmarkProcess is the function's own work on a small ResourceList (one
 // composition, three instances), without process start-up. The budget for
-// a whole `kubectl-typekro fn` run is 50 ms (DESIGN.md §9).
+// a whole `kubectl-typekro fn` run is in scripts/bench.sh.
 func BenchmarkProcess(b *testing.B) {
 	input, err := os.ReadFile("testdata/generator/input.yaml")
 	if err != nil {
