@@ -119,6 +119,11 @@ func TestKroApplyWebapp(t *testing.T) {
 	}
 	w.WaitOutput(t, time.Minute, "KroWebApp/webapp-late -n "+prod+": deleted")
 	typekro(t, 1, "status", "krowebapp/nosuch", "-n", prod)
+	// Shell completion from the live cluster: namespaces, instance kinds
+	// (the RGDs'), and names of a kind.
+	mustContain(t, "complete -n", typekro(t, 0, "__complete", "status", "-n", "").Stdout, "\n"+prod+"\n")
+	mustContain(t, "complete kinds", typekro(t, 0, "__complete", "status", "").Stdout, "krowebapp\n")
+	mustContain(t, "complete names", typekro(t, 0, "__complete", "-n", prod, "status", "krowebapp", "").Stdout, "webapp\n")
 
 	// delete: instances first (KRO deletes their Deployments and Services),
 	// then the RGD.

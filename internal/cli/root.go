@@ -88,6 +88,7 @@ dependency order and waits until things are really ready. Progress goes to stder
 	)
 	// GitOps: the KRM function for kustomize.
 	root.AddCommand(newFnCommand(streams))
+	registerCompletions(root, flags)
 	return root
 }
 
