@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -27,7 +28,9 @@ type applyOptions struct {
 	CreateNamespace bool
 	Output          string
 	Mode            string
-	direct          directApplyFlags
+	// AllowBreaking is --allow-breaking-changes (kro mode).
+	AllowBreaking bool
+	direct        directApplyFlags
 }
 
 func newApplyCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -45,6 +48,16 @@ then writes, in stages:
      Established; an RGD KRO rejects fails at once with KRO's message;
   3. plain objects and instances, waiting (with --wait) until every instance has
      status.state ACTIVE and a Ready condition True for its current generation.
+     Instances of a changed RGD are applied only once the API server serves the
+     new schema of its CRD.
+
+Before anything is written, every RGD's generated CRD is compared with the CRD the
+cluster serves, with KRO's own breaking-change check. A breaking change (field removed,
+type changed, required added, enum narrowed, pattern or bounds tightened, ...) that KRO
+would refuse, and a kind whose CRD another RGD owns, stop the apply with exit 1, each
+named as FILE:LINE: Kind/name: spec.field: BREAKING TYPE (detail). With
+--allow-breaking-changes typekro sets KRO's kro.run/allow-breaking-changes: "true" on
+those RGDs and lists the live instances the new schema rejects (namespace/name: field).
 
 Invalid input writes nothing. Instances of a kind the cluster does not serve yet were
 checked offline against the CRD KRO will generate; the server dry-runs them once their
@@ -82,6 +95,7 @@ holds only the instances' status, and the change set moves to stderr.
 	fs.BoolVar(&o.CreateNamespace, "create-namespace", false, "create namespaces of the objects that do not exist yet (like helm --create-namespace); kubectl apply does not")
 	fs.StringVarP(&o.Output, "output", "o", "", "format of the final status: yaml or json (default: readable text)")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances; direct: the instances' resources without KRO, stage by stage (see --prune)")
+	fs.BoolVar(&o.AllowBreaking, "allow-breaking-changes", false, "apply schema changes KRO calls breaking: sets kro.run/allow-breaking-changes: \"true\" on those RGDs, after listing the live instances the new schema rejects")
 	o.direct.AddFlags(fs)
 	return cmd
 }
@@ -101,6 +115,9 @@ func (o *applyOptions) Validate() error {
 	}
 	if err := checkMode(o.Mode); err != nil {
 		return err
+	}
+	if o.AllowBreaking && o.Mode != render.ModeKro {
+		return Usage(fmt.Errorf("--allow-breaking-changes needs --mode kro: direct mode has no CRDs"))
 	}
 	if o.direct.Prune && o.Mode != render.ModeDirect {
 		return Usage(fmt.Errorf("--prune needs --mode direct"))
@@ -130,6 +147,13 @@ func (o *applyOptions) Run() error {
 	e.Out = o.streams.Out
 	if o.Output != "" {
 		e.Out = o.streams.ErrOut
+	}
+	if _, err := e.GuardSchemas(ctx, set, inputs.Definitions, deploy.GuardOptions{Allow: o.AllowBreaking}, o.streams.ErrOut); err != nil {
+		var refused *deploy.RefusedError
+		if errors.As(err, &refused) {
+			return Fail(err)
+		}
+		return deployError(err)
 	}
 	start := time.Now()
 	res, err := e.Apply(ctx, set, deploy.ApplyOptions{

@@ -25,6 +25,7 @@ type diffOptions struct {
 	ForceConflicts  bool
 	CreateNamespace bool
 	Mode            string
+	verbose         bool // -v 1: compatible schema changes too
 }
 
 func newDiffCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -43,6 +44,11 @@ object or field that does not exist yet is shown as "pending (needs <reference>)
 of the instance's ApplySet that are no longer rendered are shown as deleted
 ("+++ /dev/null": what apply --prune would delete).
 
+In kro mode it first compares every RGD's generated CRD with the CRD the cluster serves,
+with KRO's own breaking-change check (as validate --against does with a git revision):
+each breaking change is printed as FILE:LINE: Kind/name: spec.field: BREAKING TYPE (detail),
+compatible ones with -v 1.
+
 Exit codes (like kubectl diff and flux diff):
   0  no differences
   1  differences found
@@ -60,6 +66,9 @@ Exit codes (like kubectl diff and flux diff):
 			}
 			if err := checkMode(o.Mode); err != nil {
 				return err
+			}
+			if v, err := cmd.Flags().GetInt("v"); err == nil {
+				o.verbose = v > 0
 			}
 			return o.Run()
 		},
@@ -100,16 +109,24 @@ func (o *diffOptions) Run() error {
 	}
 	defer cancel()
 	e.FieldManager = o.FieldManager
+	report, err := e.SchemaChanges(ctx, res.Definitions, false)
+	if err != nil {
+		return o.asError(err)
+	}
+	report.Write(o.streams.Out, o.verbose)
+	if len(report.Breaking()) > 0 {
+		fmt.Fprintln(o.streams.ErrOut, "schema changes:", report.Summary())
+	}
 	diffs, err := e.Diff(ctx, set, deploy.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace})
 	if err != nil {
 		return o.asError(err)
 	}
-	return o.print(diffs)
+	return o.print(diffs, len(report.Refused()))
 }
 
 // print writes the changed objects' diffs to stdout and a count to
-// stderr; changes exit 1.
-func (o *diffOptions) print(diffs []deploy.ObjectDiff) error {
+// stderr; changes, and schema changes KRO would refuse, exit 1.
+func (o *diffOptions) print(diffs []deploy.ObjectDiff, refused int) error {
 	changed := 0
 	for _, d := range diffs {
 		if !d.Changed() {
@@ -122,7 +139,7 @@ func (o *diffOptions) print(diffs []deploy.ObjectDiff) error {
 		fmt.Fprint(o.streams.Out, d.Unified)
 	}
 	fmt.Fprintf(o.streams.ErrOut, "%d of %d object(s) would change\n", changed, len(diffs))
-	if changed > 0 {
+	if changed > 0 || refused > 0 {
 		return &ExitError{Code: ExitFailed}
 	}
 	return nil

@@ -37,5 +37,5 @@ func (o *diffOptions) runDirect() error {
 		}
 		diffs = append(diffs, ds...)
 	}
-	return o.print(diffs)
+	return o.print(diffs, 0)
 }

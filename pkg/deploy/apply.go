@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"github.com/fluxcd/pkg/ssa"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
@@ -90,12 +90,13 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	}
 
 	// Stage 2: RGDs, wave by wave.
-	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	crdOf := map[string]string{}
 	gvOf := map[string]string{}
+	generated := map[string]*extv1.CustomResourceDefinition{}
 	for _, d := range set.Definitions {
 		crdOf[d.Name] = d.CRDName
 		gvOf[d.Name] = d.GVK.GroupVersion().String()
+		generated[d.Name] = d.CRD
 	}
 	for _, wave := range rgdWaves(p.byRole(render.RoleRGD), set.Definitions) {
 		if err := e.redryRun(ctx, wave, o.Force); err != nil {
@@ -112,7 +113,12 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 				fresh = append(fresh, gvOf[it.Obj.GetName()])
 			}
 			if name := crdOf[it.Obj.GetName()]; name != "" {
-				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: "Established", Check: readiness.CRDEstablished})
+				// A changed RGD's instances wait for the new schema too.
+				want, check := "Established", readiness.CRDEstablished
+				if crd := generated[it.Obj.GetName()]; crd != nil && it.Action != ssa.UnchangedAction {
+					want, check = "Established with the new schema", servesSchema(crd)
+				}
+				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: want, Check: check})
 			}
 		}
 		if _, err := e.waiter().Wait(ctx, targets); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/fluxcd/pkg/ssa"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +30,9 @@ type Definition struct {
 	// another RGD's kind is applied after that one is Active, because KRO
 	// resolves the schema of every kind when it accepts a graph.
 	Uses []schema.GroupVersionKind
+	// CRD is the CRD KRO generates: apply waits until the cluster serves
+	// its schema before it applies instances.
+	CRD *extv1.CustomResourceDefinition
 }
 
 // Set is a compiled set of objects to apply, diff or delete.
@@ -44,6 +48,7 @@ func NewSet(res *compile.Result) *Set {
 		def := Definition{Name: d.Name(), GVK: d.GVK, Namespaced: true}
 		if d.Graph != nil && d.Graph.CRD != nil {
 			def.CRDName = d.Graph.CRD.Name
+			def.CRD = d.Graph.CRD
 			def.Namespaced = d.Graph.CRD.Spec.Scope != "Cluster"
 		}
 		def.Uses = composition.ResourceGVKs(d.RGD)
