@@ -241,6 +241,11 @@ var attributes = map[string]bool{
 // (spec.schema.spec.tags.name) and a short explanation. KRO's paths are
 // schema paths: .properties.spec.properties.tags.items.properties.name.type.
 func describe(ch krocompat.Change, old *extv1.CustomResourceValidation) (field, loc, detail string) {
+	if ch.Path == "version" {
+		// An RGD's spec.schema.apiVersion is immutable (a validation rule
+		// of the RGD CRD): the API server refuses this before KRO sees it.
+		return "", "spec.schema.apiVersion", wasNow(ch.OldValue, ch.NewValue) + "; the API server refuses it: spec.schema.apiVersion of an RGD is immutable"
+	}
 	if strings.HasPrefix(ch.Path, "version") {
 		return "", "spec.schema.apiVersion", wasNow(ch.OldValue, ch.NewValue)
 	}
