@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-
 // compatRGD is an RGD of kind Compat<Kind> (group e2e.typekro.dev) with the
 // given spec schema lines and metadata lines.
 func compatRGD(name, kind, meta string, spec ...string) string {
