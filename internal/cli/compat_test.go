@@ -38,6 +38,8 @@ func TestValidateAgainst(t *testing.T) {
 			[]string{"shop.yaml:11: Composition/shop: spec.b: BREAKING (allowed) PROPERTY_REMOVED (was string)"}, "1 allowed"},
 		{"allowed by the flag", shopComp("", "a: integer", "b: string"), []string{"--allow-breaking-changes"}, 0,
 			[]string{"shop.yaml:10: Composition/shop: spec.a: BREAKING (allowed) TYPE_CHANGED (was string, now integer)"}, ""},
+		{"a file new since the revision", shopComp("", "a: string", "b: string"), []string{"-v=1", "--against", "HEAD", "new.yaml"}, 0,
+			[]string{"new.yaml:7: Composition/other: compatible DEFINITION_ADDED (new kind Other)"}, ""},
 		{"no such revision", shopComp("", "a: string", "b: string"), []string{"--against", "nope"}, 2, nil, "--against nope: no such commit"},
 	}
 	for _, tt := range tests {
@@ -60,7 +62,14 @@ func TestValidateAgainst(t *testing.T) {
 			if err := os.WriteFile(file, []byte(tt.now), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			args := append([]string{"validate", repo}, tt.args...)
+			if err := os.WriteFile(filepath.Join(repo, "new.yaml"), []byte(strings.NewReplacer("shop", "other", "Shop", "Other").Replace(tt.now)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"validate", file}, tt.args...)
+			if strings.HasSuffix(strings.Join(tt.args, " "), "new.yaml") {
+				args = append([]string{"validate"}, tt.args[:len(tt.args)-1]...)
+				args = append(args, filepath.Join(repo, "new.yaml"))
+			}
 			if !strings.Contains(strings.Join(tt.args, " "), "--against") {
 				args = append(args, "--against", "HEAD")
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -101,26 +102,37 @@ func (o *validateOptions) runAgainst(res *compile.Result) error {
 	defer tree.Close()
 	old := o.inputOptions
 	old.CRDDirs = nil
-	var oldPaths []string
-	for _, p := range o.Paths {
-		tp, err := tree.Path(p)
-		if err != nil {
-			return Usage(err)
+	// A path that did not exist at the revision holds nothing there: all
+	// its definitions are new.
+	existing := func(paths []string) ([]string, error) {
+		var out []string
+		for _, p := range paths {
+			tp, err := tree.Path(p)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := os.Stat(tp); err == nil {
+				out = append(out, tp)
+			}
 		}
-		oldPaths = append(oldPaths, tp)
+		return out, nil
 	}
-	for _, p := range o.CRDDirs {
-		tp, err := tree.Path(p)
-		if err != nil {
-			return Usage(err)
-		}
-		old.CRDDirs = append(old.CRDDirs, tp)
-	}
-	prev, err := old.Compile(oldPaths, namespaceFlag(o.flags), o.flags)
+	oldPaths, err := existing(o.Paths)
 	if err != nil {
-		return Usage(fmt.Errorf("the inputs at %s do not compile, so they cannot be compared:\n%s", o.Against, displayErrors(tree, err)))
+		return Usage(err)
 	}
-	report, err := compat.Against(res.Definitions, prev.Definitions, tree, o.Allow)
+	if old.CRDDirs, err = existing(o.CRDDirs); err != nil {
+		return Usage(err)
+	}
+	var prev []*compile.Definition
+	if len(oldPaths) > 0 {
+		oldRes, err := old.Compile(oldPaths, namespaceFlag(o.flags), o.flags)
+		if err != nil {
+			return Usage(fmt.Errorf("the inputs at %s do not compile, so they cannot be compared:\n%s", o.Against, displayErrors(tree, err)))
+		}
+		prev = oldRes.Definitions
+	}
+	report, err := compat.Against(res.Definitions, prev, tree, o.Allow)
 	if err != nil {
 		return Usage(err)
 	}

@@ -167,6 +167,9 @@ func Compare(def *compile.Definition, old *extv1.CustomResourceDefinition, allow
 	var out Report
 	add := func(ch krocompat.Change, breaking bool) {
 		field, loc, detail := describe(ch, old.Spec.Versions[0].Schema)
+		if loc == "spec.schema.apiVersion" {
+			loc = headerPath(def, "apiVersion")
+		}
 		c := newChange(def, loc)
 		c.Field, c.Type, c.Breaking, c.Detail = field, string(ch.ChangeType), breaking, detail
 		c.Allowed = breaking && allow
@@ -198,7 +201,7 @@ func Owner(def *compile.Definition, live *extv1.CustomResourceDefinition) *Chang
 	default:
 		return nil
 	}
-	c := newChange(def, "spec.schema.kind")
+	c := newChange(def, headerPath(def, "kind"))
 	c.Type, c.Breaking = OwnerChanged, true
 	c.Detail = detail + "; KRO refuses this even with " + AllowAnnotation
 	return &c
@@ -206,7 +209,7 @@ func Owner(def *compile.Definition, live *extv1.CustomResourceDefinition) *Chang
 
 // Added is the change for a definition whose kind was not served before.
 func Added(def *compile.Definition) Change {
-	c := newChange(def, "spec.schema.kind")
+	c := newChange(def, headerPath(def, "kind"))
 	c.Type, c.Detail = DefinitionAdded, "new kind "+def.GVK.Kind
 	return c
 }
@@ -219,6 +222,15 @@ func Removed(old *compile.Definition, file string, allow bool) Change {
 	c.Type, c.Breaking, c.Allowed = DefinitionRemoved, true, allow
 	c.Detail = fmt.Sprintf("%s is no longer defined: its instances lose their API and KRO stops reconciling them", old.GVK.Kind)
 	return c
+}
+
+// headerPath is where a definition names its kind or apiVersion: under
+// spec.schema in an RGD, under spec in a Composition.
+func headerPath(def *compile.Definition, key string) string {
+	if def.FromRGD {
+		return "spec.schema." + key
+	}
+	return "spec." + key
 }
 
 func newChange(def *compile.Definition, loc string) Change {
