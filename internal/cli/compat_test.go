@@ -108,3 +108,37 @@ func TestCompatFlagUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateAgainstKustomize: with -k the kustomization is built at the
+// revision too (from a copy of the whole repository), so the old side is
+// the old build, not the current one.
+func TestValidateAgainstKustomize(t *testing.T) {
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		out, err := exec.Command("git", append([]string{"-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q")
+	write("base/shop.yaml", shopComp("", "a: string", "b: string"))
+	write("base/kustomization.yaml", "resources:\n- shop.yaml\n")
+	write("overlay/kustomization.yaml", "resources:\n- ../base\n")
+	git("add", "-A")
+	git("commit", "-q", "-m", "old")
+	write("base/shop.yaml", shopComp("", "a: string"))
+	stdout, stderr, code := run(t, "validate", "-k", filepath.Join(repo, "overlay"), "--against", "HEAD")
+	if code != ExitFailed || !strings.Contains(stdout, "Composition/shop: spec.b: BREAKING PROPERTY_REMOVED (was string)") {
+		t.Errorf("exit %d, want %d with the removed field\nstdout:\n%s\nstderr:\n%s", code, ExitFailed, stdout, stderr)
+	}
+}

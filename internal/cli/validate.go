@@ -95,13 +95,22 @@ func (o *validateOptions) runAgainst(res *compile.Result) error {
 			return Usage(fmt.Errorf("--against reads the inputs at a git revision: stdin cannot be one"))
 		}
 	}
-	tree, err := compat.Checkout(context.Background(), o.Against, append(append([]string{}, o.Paths...), o.CRDDirs...))
+	all := append(append([]string{}, o.Paths...), o.CRDDirs...)
+	if o.Kustomize != "" {
+		all = append([]string{o.Kustomize}, all...)
+	}
+	tree, err := compat.Checkout(context.Background(), o.Against, all, o.Kustomize != "")
 	if err != nil {
 		return Usage(err)
 	}
 	defer tree.Close()
 	old := o.inputOptions
 	old.CRDDirs = nil
+	if o.Kustomize != "" {
+		if old.Kustomize, err = tree.Path(o.Kustomize); err != nil {
+			return Usage(err)
+		}
+	}
 	// A path that did not exist at the revision holds nothing there: all
 	// its definitions are new.
 	existing := func(paths []string) ([]string, error) {
@@ -125,7 +134,10 @@ func (o *validateOptions) runAgainst(res *compile.Result) error {
 		return Usage(err)
 	}
 	var prev []*compile.Definition
-	if len(oldPaths) > 0 {
+	if _, err := os.Stat(old.Kustomize); old.Kustomize != "" && err != nil {
+		old.Kustomize = "" // no kustomization at the revision
+	}
+	if len(oldPaths) > 0 || old.Kustomize != "" {
 		oldRes, err := old.Compile(oldPaths, namespaceFlag(o.flags), o.flags)
 		if err != nil {
 			return Usage(fmt.Errorf("the inputs at %s do not compile, so they cannot be compared:\n%s", o.Against, displayErrors(tree, err)))

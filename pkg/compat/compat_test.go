@@ -159,7 +159,7 @@ func TestAgainst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defs := filepath.Join(repo, "defs")
-	tree, err := Checkout(context.Background(), "HEAD", []string{defs})
+	tree, err := Checkout(context.Background(), "HEAD", []string{defs}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

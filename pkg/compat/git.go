@@ -27,8 +27,10 @@ type Tree struct {
 // Checkout copies the files under paths (files or directories of one git
 // work tree) as they are at rev into a temporary directory, reading them
 // through git: ls-tree to list, one cat-file --batch to read. A path that
-// does not exist at rev is simply empty there. Close removes the copy.
-func Checkout(ctx context.Context, rev string, paths []string) (*Tree, error) {
+// does not exist at rev is simply empty there. With whole, the entire
+// repository is copied (a kustomization may reference any file in it).
+// Close removes the copy.
+func Checkout(ctx context.Context, rev string, paths []string, whole bool) (*Tree, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no paths")
 	}
@@ -49,6 +51,9 @@ func Checkout(ctx context.Context, rev string, paths []string) (*Tree, error) {
 		return nil, fmt.Errorf("--against %s: no such commit in %s", rev, root)
 	}
 	rels := make([]string, 0, len(paths))
+	if whole {
+		paths = []string{root}
+	}
 	for _, p := range paths {
 		rel, err := repoRel(root, p)
 		if err != nil {
@@ -131,6 +136,10 @@ func (t *Tree) Path(p string) (string, error) {
 // work tree (relative to the current directory when inside it), so old
 // and new definitions are reported with the same file names.
 func (t *Tree) Display(file string) string {
+	const kustomized = "kustomize build " // -k's input name
+	if rest, ok := strings.CutPrefix(file, kustomized); ok {
+		return kustomized + t.Display(rest)
+	}
 	rel, err := filepath.Rel(t.Dir, file)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return file
