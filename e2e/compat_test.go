@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 // compatRGD is an RGD of kind Compat<Kind> (group e2e.typekro.dev) with the
@@ -244,28 +245,49 @@ func getCRD(t *testing.T, name string) *unstructured.Unstructured {
 }
 
 // deleteRGDAndCRDAtEnd removes the RGD and its CRD (KRO keeps a CRD when
-// its RGD goes) when the test ends.
+// its RGD goes) now, left over from an earlier run, and when the test ends.
 func deleteRGDAndCRDAtEnd(t *testing.T, rgd, crd string) {
+	t.Helper()
 	c := e2eutil.Clients(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := removeRGDAndCRD(ctx, c, rgd, crd); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := c.Dynamic.Resource(e2eutil.RGDGVR).Delete(ctx, rgd, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("delete RGD %s: %v", rgd, err)
+		if err := removeRGDAndCRD(ctx, c, rgd, crd); err != nil {
+			t.Error(err)
 		}
-		if err := c.Dynamic.Resource(crdGVR).Delete(ctx, crd, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("delete CRD %s: %v", crd, err)
-		}
-		// The next run creates the kind again: a CRD still terminating
-		// would refuse its instances.
-		for ctx.Err() == nil {
-			if _, err := c.Dynamic.Resource(crdGVR).Get(ctx, crd, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Errorf("CRD %s still exists a minute after its deletion", crd)
 	})
+}
+
+// removeRGDAndCRD deletes the RGD and waits until it is gone (KRO's
+// finalizer has run: a KRO still reconciling it would create the CRD
+// again), then deletes the CRD and waits until it is gone (the next run
+// creates the kind again, and a terminating or stale CRD would refuse or
+// decide its first version).
+func removeRGDAndCRD(ctx context.Context, c *e2eutil.ClientSet, rgd, crd string) error {
+	for _, step := range []struct {
+		ri   dynamic.ResourceInterface
+		name string
+	}{{c.Dynamic.Resource(e2eutil.RGDGVR), rgd}, {c.Dynamic.Resource(crdGVR), crd}} {
+		if err := step.ri.Delete(ctx, step.name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete %s: %w", step.name, err)
+		}
+		for {
+			if _, err := step.ri.Get(ctx, step.name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s still exists after its deletion: %w", step.name, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // gitRepo makes a fresh git repository with an identity for commits.
