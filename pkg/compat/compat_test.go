@@ -205,3 +205,37 @@ func TestAgainst(t *testing.T) {
 		t.Errorf("allowed: refused %v, want only the owner change", r)
 	}
 }
+
+// TestOwner: KRO updates only a CRD it owns for the same RGD name; the
+// refusal is not lifted by the allow annotation.
+func TestOwner(t *testing.T) {
+	dir := t.TempDir()
+	def := definitions(t, dir, map[string]string{"shop.yaml": rgd("shop", "Shop", "", "a: string")})[0]
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   string // "" when KRO accepts the owner
+	}{
+		{"same RGD", map[string]string{"kro.run/owned": "true", "kro.run/resource-graph-definition-name": "shop"}, ""},
+		{"another RGD", map[string]string{"kro.run/owned": "true", "kro.run/resource-graph-definition-name": "store"},
+			"shop.yaml:8: ResourceGraphDefinition/shop: BREAKING OWNER_CHANGED (CRD shops.kro.run is owned by ResourceGraphDefinition store; KRO refuses this even with kro.run/allow-breaking-changes)"},
+		{"not KRO's", nil,
+			"shop.yaml:8: ResourceGraphDefinition/shop: BREAKING OWNER_CHANGED (CRD shops.kro.run exists and is not owned by KRO; KRO refuses this even with kro.run/allow-breaking-changes)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := CRD(def).DeepCopy()
+			live.Labels = tt.labels
+			got := ""
+			if c := Owner(def, live); c != nil {
+				got = strings.TrimPrefix(c.String(), dir+"/")
+				if !c.Refused() {
+					t.Error("an owner change must be refused")
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
