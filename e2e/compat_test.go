@@ -184,6 +184,31 @@ func TestCompatApplyGuard(t *testing.T) {
 	}
 }
 
+// TestCompatOwner: a second RGD defining a kind another RGD owns is
+// predicted as OWNER_CHANGED by diff, refused by apply even with
+// --allow-breaking-changes (nothing written), and refused by KRO.
+func TestCompatOwner(t *testing.T) {
+	const kind, crd = "CompatOwner", "compatowners.e2e.typekro.dev"
+	deleteRGDAndCRDAtEnd(t, "e2e-compat-owner-a", crd)
+	deleteRGDAndCRDAtEnd(t, "e2e-compat-owner-b", crd)
+	applyRGDAndWait(t, compatRGD("e2e-compat-owner-a", kind, "", "a: string"))
+	dir := t.TempDir()
+	second := compatRGD("e2e-compat-owner-b", kind, "", "a: string")
+	writeFile(t, dir, "rgd.yaml", second)
+	want := "ResourceGraphDefinition/e2e-compat-owner-b: BREAKING OWNER_CHANGED (CRD " + crd + " is owned by ResourceGraphDefinition e2e-compat-owner-a"
+	r := typekro(t, 1, "diff", dir)
+	mustContain(t, "diff stdout", r.Stdout, want)
+	r = typekro(t, 1, "apply", dir, "--allow-breaking-changes")
+	mustContain(t, "apply stderr", r.Stderr, want, "nothing was written", "a kind owned by another RGD is refused whatever the annotation")
+	if getRGD(t, "e2e-compat-owner-b") != nil {
+		t.Fatal("the refused apply created the RGD")
+	}
+	refused, msg := kroVerdict(t, e2eutil.Clients(t).Apply(t, e2eutil.Object(t, second)))
+	if !refused || !strings.Contains(msg, "owned by another ResourceGraphDefinition") {
+		t.Errorf("KRO: refused=%v (%s), typekro predicted a refusal for the owner", refused, msg)
+	}
+}
+
 // kroVerdict waits until KRO has reconciled the RGD's current generation
 // and reports whether it refused the CRD update (KindReady False) or made
 // the RGD Ready.
