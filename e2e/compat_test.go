@@ -74,7 +74,7 @@ func TestCompatPrediction(t *testing.T) {
 			t.Parallel()
 			name, kind := "e2e-compat-"+tt.id, "Compat"+strings.ToUpper(tt.id[:1])+tt.id[1:]
 			crd := strings.ToLower(kind) + "s.e2e.typekro.dev"
-			deleteRGDAndCRDAtEnd(t, name, crd)
+			deleteRGDAndCRDAtEnd(t, crd, name)
 			repo := gitRepo(t)
 			file := filepath.Join(repo, "rgd.yaml")
 			writeFile(t, repo, "rgd.yaml", compatRGD(name, kind, "", tt.old...))
@@ -131,7 +131,7 @@ func TestCompatPrediction(t *testing.T) {
 func TestCompatApplyGuard(t *testing.T) {
 	ns := e2eutil.Namespace(t)
 	const name, kind, crd = "e2e-compat-guard", "CompatGuard", "compatguards.e2e.typekro.dev"
-	deleteRGDAndCRDAtEnd(t, name, crd)
+	deleteRGDAndCRDAtEnd(t, crd, name)
 	dir := t.TempDir()
 	// Runs first: the instance goes while KRO still runs its controller
 	// (which removes its finalizer).
@@ -189,8 +189,7 @@ func TestCompatApplyGuard(t *testing.T) {
 // --allow-breaking-changes (nothing written), and refused by KRO.
 func TestCompatOwner(t *testing.T) {
 	const kind, crd = "CompatOwner", "compatowners.e2e.typekro.dev"
-	deleteRGDAndCRDAtEnd(t, "e2e-compat-owner-a", crd)
-	deleteRGDAndCRDAtEnd(t, "e2e-compat-owner-b", crd)
+	deleteRGDAndCRDAtEnd(t, crd, "e2e-compat-owner-a", "e2e-compat-owner-b")
 	applyRGDAndWait(t, compatRGD("e2e-compat-owner-a", kind, "", "a: string"))
 	dir := t.TempDir()
 	second := compatRGD("e2e-compat-owner-b", kind, "", "a: string")
@@ -269,35 +268,41 @@ func getCRD(t *testing.T, name string) *unstructured.Unstructured {
 	return obj
 }
 
-// deleteRGDAndCRDAtEnd removes the RGD and its CRD (KRO keeps a CRD when
-// its RGD goes) now, left over from an earlier run, and when the test ends.
-func deleteRGDAndCRDAtEnd(t *testing.T, rgd, crd string) {
+// deleteRGDAndCRDAtEnd removes the RGDs of a kind and its CRD (KRO keeps
+// a CRD when its RGD goes) now, left over from an earlier run, and when the
+// test ends.
+func deleteRGDAndCRDAtEnd(t *testing.T, crd string, rgds ...string) {
 	t.Helper()
 	c := e2eutil.Clients(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	if err := removeRGDAndCRD(ctx, c, rgd, crd); err != nil {
+	if err := removeRGDAndCRD(ctx, c, crd, rgds...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := removeRGDAndCRD(ctx, c, rgd, crd); err != nil {
+		if err := removeRGDAndCRD(ctx, c, crd, rgds...); err != nil {
 			t.Error(err)
 		}
 	})
 }
 
-// removeRGDAndCRD deletes the RGD and waits until it is gone (KRO's
-// finalizer has run: a KRO still reconciling it would create the CRD
+// removeRGDAndCRD deletes the RGDs and waits until they are gone (KRO's
+// finalizer has run: a KRO still reconciling one would create the CRD
 // again), then deletes the CRD and waits until it is gone (the next run
 // creates the kind again, and a terminating or stale CRD would refuse or
 // decide its first version).
-func removeRGDAndCRD(ctx context.Context, c *e2eutil.ClientSet, rgd, crd string) error {
-	for _, step := range []struct {
+func removeRGDAndCRD(ctx context.Context, c *e2eutil.ClientSet, crd string, rgds ...string) error {
+	type object struct {
 		ri   dynamic.ResourceInterface
 		name string
-	}{{c.Dynamic.Resource(e2eutil.RGDGVR), rgd}, {c.Dynamic.Resource(crdGVR), crd}} {
+	}
+	var steps []object
+	for _, rgd := range rgds {
+		steps = append(steps, object{c.Dynamic.Resource(e2eutil.RGDGVR), rgd})
+	}
+	for _, step := range append(steps, object{c.Dynamic.Resource(crdGVR), crd}) {
 		if err := step.ri.Delete(ctx, step.name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete %s: %w", step.name, err)
 		}
