@@ -1,7 +1,8 @@
 // Package cluster runs a throw-away Kubernetes control plane on 127.0.0.1 for
 // the typekro e2e tests: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler, kwok as a fake kubelet with one fake node, and the KRO
-// controller. All binaries are built from Go modules (see make/e2e.mk); the
+// kube-scheduler, kwok as a fake kubelet with one fake node, the KRO
+// controller and, optionally, Flux's source-controller and
+// kustomize-controller (flux.go). All binaries are built from Go modules (see make/e2e.mk); the
 // PKI is generated here. Component processes run in their own sessions,
 // are recorded with PID and kernel start time in the state directory and
 // are stopped by Stop, by Down or by the next Start on the same state dir.
@@ -32,7 +33,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Component names, also used for log file names (logs/<name>.log).
@@ -84,6 +84,11 @@ type Options struct {
 	// empty the cluster runs without KRO.
 	KRO        string
 	KROCRDsDir string
+	// FluxBinDir holds Flux's source-controller and kustomize-controller,
+	// FluxCRDsDir their CRDs. When FluxBinDir is empty the cluster runs
+	// without Flux.
+	FluxBinDir  string
+	FluxCRDsDir string
 	// DataDir is where etcd keeps its data (in DataDir/etcd). Default: a
 	// directory under /dev/shm derived from StateDir, or StateDir/data when
 	// /dev/shm is unusable.
@@ -105,6 +110,12 @@ type Ports struct {
 	Scheduler         int `json:"scheduler"`
 	KROMetrics        int `json:"kroMetrics"`
 	KROHealth         int `json:"kroHealth"`
+	// Flux's, zero without Flux.
+	FluxStorage          int `json:"fluxStorage,omitempty"`
+	FluxSourceMetrics    int `json:"fluxSourceMetrics,omitempty"`
+	FluxSourceHealth     int `json:"fluxSourceHealth,omitempty"`
+	FluxKustomizeMetrics int `json:"fluxKustomizeMetrics,omitempty"`
+	FluxKustomizeHealth  int `json:"fluxKustomizeHealth,omitempty"`
 }
 
 // State is what state.json records about a cluster.
@@ -132,7 +143,7 @@ type Cluster struct {
 // recorded processes and etcd data), then starts a fresh cluster and waits
 // until the apiserver is ready, the controller-manager and scheduler are
 // healthy, the fake node is Ready, the default ServiceAccount exists and KRO
-// is ready. On failure everything started is stopped again and the error
+// (and Flux, when configured) is ready. On failure everything started is stopped again and the error
 // carries the tail of the failing component's log.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := opts.complete(); err != nil {
@@ -186,7 +197,10 @@ func (o *Options) complete() error {
 	if o.KRO != "" && o.KROCRDsDir == "" {
 		return errors.New("cluster: KROCRDsDir is required with KRO")
 	}
-	for _, p := range []*string{&o.StateDir, &o.KubeBinDir, &o.Etcd, &o.Kwok, &o.KwokStagesDir, &o.KwokManifestsDir, &o.KRO, &o.KROCRDsDir, &o.DataDir} {
+	if o.FluxBinDir != "" && o.FluxCRDsDir == "" {
+		return errors.New("cluster: FluxCRDsDir is required with FluxBinDir")
+	}
+	for _, p := range []*string{&o.StateDir, &o.KubeBinDir, &o.Etcd, &o.Kwok, &o.KwokStagesDir, &o.KwokManifestsDir, &o.KRO, &o.KROCRDsDir, &o.FluxBinDir, &o.FluxCRDsDir, &o.DataDir} {
 		if *p == "" {
 			continue
 		}
@@ -199,6 +213,7 @@ func (o *Options) complete() error {
 	for _, bin := range []string{
 		filepath.Join(o.KubeBinDir, APIServer), filepath.Join(o.KubeBinDir, ControllerManager),
 		filepath.Join(o.KubeBinDir, Scheduler), o.Etcd, o.Kwok, o.KRO,
+		fluxBin(o.FluxBinDir, "source-controller"), fluxBin(o.FluxBinDir, "kustomize-controller"),
 	} {
 		if bin == "" {
 			continue
@@ -308,7 +323,7 @@ func cleanup(stateDir, dataDir string) error {
 	if dataDir != "" {
 		errs = append(errs, os.RemoveAll(dataDir))
 	}
-	for _, name := range []string{kubeconfig, stateFile, pidsFile, "pki", "kwok-home"} {
+	for _, name := range []string{kubeconfig, stateFile, pidsFile, "pki", "kwok-home", fluxStorage} {
 		errs = append(errs, os.RemoveAll(filepath.Join(stateDir, name)))
 	}
 	return errors.Join(errs...)
@@ -414,13 +429,21 @@ func lockStateDir(stateDir string) (func(), error) {
 
 func (c *Cluster) start(ctx context.Context) error {
 	o := c.opts
-	ports, err := freePorts(7)
+	n := 7
+	if o.FluxBinDir != "" {
+		n += fluxPorts
+	}
+	ports, err := freePorts(n)
 	if err != nil {
 		return err
 	}
 	c.state.Ports = Ports{
 		Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerManager: ports[3],
 		Scheduler: ports[4], KROMetrics: ports[5], KROHealth: ports[6],
+	}
+	if o.FluxBinDir != "" {
+		c.state.Ports.FluxStorage, c.state.Ports.FluxSourceMetrics, c.state.Ports.FluxSourceHealth,
+			c.state.Ports.FluxKustomizeMetrics, c.state.Ports.FluxKustomizeHealth = ports[7], ports[8], ports[9], ports[10], ports[11]
 	}
 	p := c.state.Ports
 	c.state.Server = fmt.Sprintf("https://127.0.0.1:%d", p.APIServer)
@@ -639,10 +662,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	checks := []struct {
-		component, what string
-		check           func(context.Context) error
-	}{
+	checks := []readyCheck{
 		{ControllerManager, "kube-controller-manager healthy", func(ctx context.Context) error {
 			return httpGetOK(ctx, tlsClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.ControllerManager))
 		}},
@@ -667,12 +687,16 @@ func (c *Cluster) start(ctx context.Context) error {
 		}},
 	}
 	if o.KRO != "" {
-		checks = append(checks, struct {
-			component, what string
-			check           func(context.Context) error
-		}{KRO, "kro ready", func(ctx context.Context) error {
+		checks = append(checks, readyCheck{KRO, "kro ready", func(ctx context.Context) error {
 			return httpGetOK(ctx, httpClient, fmt.Sprintf("http://127.0.0.1:%d/readyz", p.KROHealth))
 		}})
+	}
+	if o.FluxBinDir != "" {
+		fluxChecks, err := c.startFlux(ctx, ap, httpClient)
+		if err != nil {
+			return err
+		}
+		checks = append(checks, fluxChecks...)
 	}
 	for _, ch := range checks {
 		if err := c.waitFor(ctx, ch.component, ch.what, ch.check); err != nil {
@@ -684,6 +708,13 @@ func (c *Cluster) start(ctx context.Context) error {
 	c.mu.Unlock()
 	o.Logf("cluster ready after %s", c.state.ReadyAt.Sub(c.state.StartedAt).Round(10*time.Millisecond))
 	return c.writeState()
+}
+
+// readyCheck is one condition start waits for; a failure shows the log of
+// component.
+type readyCheck struct {
+	component, what string
+	check           func(context.Context) error
 }
 
 // run starts one component and records it.
@@ -768,26 +799,4 @@ func caHTTPClient(caFile string) (*http.Client, error) {
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
 	}, nil
-}
-
-func writeKubeconfig(path, server, caFile, user, certFile, keyFile string) error {
-	ca, err := os.ReadFile(caFile)
-	if err != nil {
-		return err
-	}
-	cert, err := os.ReadFile(certFile)
-	if err != nil {
-		return err
-	}
-	key, err := os.ReadFile(keyFile)
-	if err != nil {
-		return err
-	}
-	const name = "typekro-e2e"
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
-	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: user, Namespace: "default"}
-	cfg.CurrentContext = name
-	return clientcmd.WriteToFile(*cfg, path)
 }

@@ -1,6 +1,6 @@
 // Command cluster starts, stops and inspects the local e2e control plane.
 //
-//	cluster up     [--state-dir DIR] --kube-bin-dir DIR --etcd BIN --kwok BIN --kwok-stages DIR [--kwok-manifests DIR] [--kro BIN --kro-crds DIR] [-v]
+//	cluster up     [--state-dir DIR] --kube-bin-dir DIR --etcd BIN --kwok BIN --kwok-stages DIR [--kwok-manifests DIR] [--kro BIN --kro-crds DIR] [--flux-bin-dir DIR --flux-crds DIR] [-v]
 //	cluster down   [--state-dir DIR]
 //	cluster status [--state-dir DIR]
 //	cluster logs   [--state-dir DIR] [--tail N]
@@ -97,6 +97,8 @@ func up(args []string) error {
 	fs.StringVar(&o.KwokManifestsDir, "kwok-manifests", "", "optional directory with manifests applied at start (*.yaml)")
 	fs.StringVar(&o.KRO, "kro", "", "KRO controller binary (empty: no KRO)")
 	fs.StringVar(&o.KROCRDsDir, "kro-crds", "", "directory with the KRO CRDs (*.yaml)")
+	fs.StringVar(&o.FluxBinDir, "flux-bin-dir", "", "directory with Flux's source-controller and kustomize-controller (empty: no Flux)")
+	fs.StringVar(&o.FluxCRDsDir, "flux-crds", "", "directory with Flux's CRDs (*.yaml)")
 	fs.StringVar(&o.DataDir, "data-dir", "", "etcd data parent directory (default: under /dev/shm)")
 	fs.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "start-up timeout")
 	verbose := fs.Bool("v", false, "print progress")
