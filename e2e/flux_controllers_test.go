@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/typekro/kubectl-typekro/e2e/e2eutil"
@@ -68,7 +68,6 @@ func fluxWalkInstance(name string, replicas int) string {
 
 var (
 	fluxWalkGVK    = schema.GroupVersionKind{Group: "example.com", Version: "v1alpha1", Kind: "FluxWalkApp"}
-	quotaGVK       = schema.GroupVersionKind{Version: "v1", Kind: "ResourceQuota"}
 	fluxWalkCRD    = "fluxwalkapps.example.com"
 	fluxWalkSource = "e2e-flux-walk"
 )
@@ -136,14 +135,22 @@ spec:
 	// whose pruning deletes the other Kustomizations and so the RGD and
 	// KRO's Deployment (CRDs and Namespaces are marked prune: disabled).
 	t.Cleanup(func() { deleteFluxObject(t, c, source) })
-	t.Cleanup(func() { deleteFluxObject(t, c, root) })
 	t.Cleanup(func() {
-		// Suspended, the root does not re-create the instances layer.
-		suspend := []byte(`{"spec":{"suspend":true}}`)
-		if _, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: fluxKustomizationGVK.Group, Version: "v1", Resource: "kustomizations"}).
-			Namespace(fluxNamespace).Patch(context.Background(), root.name, types.MergePatchType, suspend, metav1.PatchOptions{}); err != nil {
-			t.Logf("cleanup: suspend %s: %v", root.name, err)
+		deleteFluxObject(t, c, root)
+		// The root's pruning removed the other Kustomizations and theirs
+		// the RGD: nothing is left for a later run to trip over.
+		ks := c.Dynamic.Resource(schema.GroupVersionResource{Group: fluxKustomizationGVK.Group, Version: "v1", Resource: "kustomizations"}).Namespace(fluxNamespace)
+		for _, o := range []fluxObject{defs, kroKs} {
+			if _, err := ks.Get(context.Background(), o.name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("cleanup: Kustomization %s not pruned with %s (%v)", o.name, root.name, err)
+			}
 		}
+		waitRGDGoneAtEnd(t, c, "e2e-flux-walk", fluxWalkCRD)
+	})
+	// The root is not suspended for this: Flux does not prune when it
+	// deletes a suspended Kustomization. Nothing makes the root reconcile
+	// (and re-create the instances layer) in between: no commit, no change.
+	t.Cleanup(func() {
 		deleteFluxObject(t, c, insts)
 		waitGoneAtEnd(t, c, fluxWalkGVK, ns)
 	})
@@ -385,7 +392,10 @@ func TestFluxControllersSubstitution(t *testing.T) {
 	must(t, unstructured.SetNestedField(defsObj.Object, "1m", "spec", "timeout"))
 	defs := fluxObject{fluxKustomizationGVK, defsObj.GetName()}
 	c.Apply(t, defsObj)
-	t.Cleanup(func() { deleteFluxObject(t, c, defs) })
+	t.Cleanup(func() {
+		deleteFluxObject(t, c, defs)
+		waitRGDGoneAtEnd(t, c, "e2e-flux-subst", "fluxsubstapps.example.com")
+	})
 	nosubst := fluxObject{fluxKustomizationGVK, "e2e-flux-nosubst"}
 	c.ApplyYAML(t, "", fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization

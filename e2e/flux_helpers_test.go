@@ -257,3 +257,27 @@ func waitGoneAtEnd(t *testing.T, c *e2eutil.ClientSet, gvk schema.GroupVersionKi
 		}
 	}
 }
+
+// waitRGDGoneAtEnd waits (in a cleanup) until the RGD name is deleted,
+// then deletes its CRD, which KRO leaves behind: a later run on the same
+// cluster would otherwise find the last run's schema and KRO would call
+// the first commit's schema a breaking change.
+func waitRGDGoneAtEnd(t *testing.T, c *e2eutil.ClientSet, name, crd string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		if _, err := c.Dynamic.Resource(e2eutil.RGDGVR).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			if err := c.Dynamic.Resource(crdGVR).Delete(ctx, crd, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("cleanup: delete CRD %s: %v", crd, err)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("cleanup: RGD %s not deleted within 1m", name)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
