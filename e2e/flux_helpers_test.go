@@ -204,6 +204,21 @@ func deleteFluxObject(t *testing.T, c *e2eutil.ClientSet, o fluxObject) {
 		}
 		return
 	}
+	waitFluxGoneAtEnd(t, c, o)
+}
+
+// waitFluxGoneAtEnd waits (in a cleanup) until a Flux object is gone, its
+// finalizer done; a Kustomization that another one's pruning deletes too.
+func waitFluxGoneAtEnd(t *testing.T, c *e2eutil.ClientSet, o fluxObject) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	mapping, err := c.Mapper.RESTMapping(o.gvk.GroupKind(), o.gvk.Version)
+	if err != nil {
+		t.Errorf("cleanup: map %s: %v", o.gvk, err)
+		return
+	}
+	ri := c.Dynamic.Resource(mapping.Resource).Namespace(fluxNamespace)
 	for {
 		if _, err := ri.Get(ctx, o.name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			return
