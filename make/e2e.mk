@@ -104,10 +104,11 @@ $(KRO_DIR)/.built:
 # module (e2e/tools/flux-*) that carries the replaces of the controller's own
 # go.mod. -mod=mod: `go mod tidy` fails on the controllers' test-only
 # dependencies the proxy does not serve; the committed go.sum pins the rest.
-# Cold build: ~4 min per controller on 2 cores. CRDs from each module's
+# Cold build: 32 and 24 min wall clock on the shared, loaded 2 cores
+# (e2e/README.md, "Measured"). CRDs from each module's
 # config/crd/bases (the six source kinds and Kustomization).
 $(FLUX_DIR)/.built:
-	@echo "e2e-tools: building flux source-controller and kustomize-controller $(FLUX_VERSION); cold build takes ~8 min"
+	@echo "e2e-tools: building flux source-controller and kustomize-controller $(FLUX_VERSION); a cold build takes tens of minutes on 2 cores"
 	@$(call e2e_begin,$(FLUX_DIR)); mkdir -p $$tmp/crds; \
 	for c in source kustomize; do \
 	  ( cd $(E2E_DIR)/tools/flux-$$c && CGO_ENABLED=0 $(GO) build -mod=mod -trimpath -ldflags '-s -w' \
