@@ -100,6 +100,8 @@ func TestFluxControllersWalkthrough(t *testing.T) {
 		writeFile(t, filepath.Join(repo.Dir, "apps", "flux-walk"), "instances.yaml", strings.Join(instances, "---\n"))
 	}
 
+	// KRO's tree: Flux installs its Deployment, whose pod kwok fakes; the
+	// KRO that reconciles is the harness's process, with the same CRDs.
 	run(0, "bootstrap", "--output-dir", "clusters/e2e/kro", "--target", "flux", "--flux-source", fluxWalkSource)
 	writeApp(fluxWalkComposition, fluxWalkInstance("shop", 2), fluxWalkInstance("blog", 1))
 	run(0, render...)
