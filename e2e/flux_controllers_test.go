@@ -80,7 +80,7 @@ func TestFluxControllersWalkthrough(t *testing.T) {
 	t.Parallel()
 	c := requireFlux(t)
 	ns := e2eutil.Namespace(t)
-	repo := newGitRepo(t)
+	repo := newServedRepo(t)
 	bin := e2eutil.TypekroBin(t)
 	run := func(want int, args ...string) e2eutil.Result {
 		t.Helper()
@@ -348,7 +348,7 @@ func TestFluxControllersSubstitution(t *testing.T) {
 	t.Parallel()
 	c := requireFlux(t)
 	ns := e2eutil.Namespace(t)
-	repo := newGitRepo(t)
+	repo := newServedRepo(t)
 	bin := e2eutil.TypekroBin(t)
 	run := func(want int, args ...string) e2eutil.Result {
 		t.Helper()

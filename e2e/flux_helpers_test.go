@@ -45,20 +45,20 @@ func requireFlux(t *testing.T) *e2eutil.ClientSet {
 	return c
 }
 
-// gitRepo is a Git repository on disk served read-only over smart HTTP on
+// servedRepo is a Git repository on disk served read-only over smart HTTP on
 // 127.0.0.1 by git's own http-backend (CGI, run by net/http/cgi), the way
 // source-controller clones a real remote. Commits are made in the
 // repository itself; http-backend serves a non-bare repository as is.
-type gitRepo struct {
+type servedRepo struct {
 	t   *testing.T
 	Dir string
 	URL string // http://127.0.0.1:PORT/repo
 }
 
-func newGitRepo(t *testing.T) *gitRepo {
+func newServedRepo(t *testing.T) *servedRepo {
 	t.Helper()
 	root := t.TempDir()
-	r := &gitRepo{t: t, Dir: filepath.Join(root, "repo")}
+	r := &servedRepo{t: t, Dir: filepath.Join(root, "repo")}
 	r.git("init", "-q", "-b", "main", r.Dir)
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
@@ -75,7 +75,7 @@ func newGitRepo(t *testing.T) *gitRepo {
 }
 
 // git runs git in the repository with a fixed identity.
-func (r *gitRepo) git(args ...string) string {
+func (r *servedRepo) git(args ...string) string {
 	r.t.Helper()
 	cmd := exec.Command("git", append([]string{"-c", "user.name=typekro e2e", "-c", "user.email=e2e@typekro.dev", "-c", "commit.gpgsign=false"}, args...)...)
 	if r.Dir != "" && args[0] != "init" {
@@ -90,7 +90,7 @@ func (r *gitRepo) git(args ...string) string {
 
 // commit commits every change and returns the revision as Flux reports it
 // (main@sha1:<sha>) and the time of the commit.
-func (r *gitRepo) commit(msg string) (string, time.Time) {
+func (r *servedRepo) commit(msg string) (string, time.Time) {
 	r.t.Helper()
 	r.git("add", "-A")
 	r.git("commit", "-q", "-m", msg)
