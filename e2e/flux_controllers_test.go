@@ -451,9 +451,13 @@ spec:
 		t.Fatalf("schema line not found in the rendered RGD:\n%s", rendered)
 	}
 	writeFile(t, filepath.Dir(rgdFile), filepath.Base(rgdFile), broken)
-	// The CI check fails first, naming the file...
+	// The CI checks fail first: render --check names the hand-edited file,
+	// and validate --against the last commit reports KRO's verdict on the
+	// schema change (the committed tree is the input).
 	r := run(1, append(render, "--check")...)
 	mustContain(t, "render --check on the hand-edited tree", r.Stderr, "definitions/rgds/e2e-flux-subst.yaml")
+	r = run(1, "validate", out+"/definitions", "--against", "HEAD")
+	mustContain(t, "validate --against HEAD on the hand-edited tree", r.Stdout, "definitions/rgds/e2e-flux-subst.yaml", "spec.owner", "BREAKING")
 	// ...and the same change made in the source fails to render at all: the
 	// committed instance lacks the new required field.
 	writeFile(t, filepath.Join(repo.Dir, "apps", "flux-subst"), "composition.yaml",
