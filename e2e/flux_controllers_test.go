@@ -102,6 +102,12 @@ func TestFluxControllersWalkthrough(t *testing.T) {
 
 	// KRO's tree: Flux installs its Deployment, whose pod kwok fakes; the
 	// KRO that reconciles is the harness's process, with the same CRDs.
+	// Its Namespace is never pruned (prune: disabled); when this test made
+	// it, it goes at the end (after the root's pruning, cleanups are LIFO),
+	// so TestBootstrap finds the cluster as before on a later run.
+	if !namespaceExists(t, "kro-system") {
+		deleteNamespacesAtEnd(t, "kro-system")
+	}
 	run(0, "bootstrap", "--output-dir", "clusters/e2e/kro", "--target", "flux", "--flux-source", fluxWalkSource)
 	writeApp(fluxWalkComposition, fluxWalkInstance("shop", 2), fluxWalkInstance("blog", 1))
 	run(0, render...)
