@@ -98,7 +98,25 @@ var (
 	InstanceActive = string(v1alpha1.InstanceStateActive)                // "ACTIVE"
 	ConditionReady = string(v1alpha1.InstanceConditionTypeReady)         // "Ready", on RGDs too
 	GraphAccepted  = string(v1alpha1.RGDConditionTypeGraphAccepted)
+	KindReady      = string(v1alpha1.RGDConditionTypeKindReady)
 )
+
+// KindRefusals are the parts of a KindReady=False message (KRO v0.9.4,
+// pkg/client/crd.go) that are final until the RGD changes: a breaking schema
+// change without kro.run/allow-breaking-changes, or a CRD KRO does not own.
+// KindReady is also False for a moment while KRO creates the CRD; that is
+// not a refusal.
+var KindRefusals = []string{"breaking changes detected", "is not owned by KRO", "is owned by another ResourceGraphDefinition"}
+
+// KindRefused reports whether a KindReady message is one of KindRefusals.
+func KindRefused(msg string) bool {
+	for _, r := range KindRefusals {
+		if strings.Contains(msg, r) {
+			return true
+		}
+	}
+	return false
+}
 
 // RGD is ready when KRO reports it Active with a Ready condition True for
 // the current generation. It fails fast when KRO rejected the current
@@ -111,6 +129,9 @@ func RGD(obj *unstructured.Unstructured) Verdict {
 	conds := Conditions(obj)
 	if ga := FindCondition(conds, GraphAccepted); ga != nil && ga.Status == "False" && current(ga, obj) {
 		return Verdict{Failed: true, Message: "KRO rejected the graph: " + ga.String()}
+	}
+	if kr := FindCondition(conds, KindReady); kr != nil && kr.Status == "False" && current(kr, obj) && KindRefused(kr.Message) {
+		return Verdict{Failed: true, Message: "KRO refused to update the CRD: " + kr.String()}
 	}
 	state := State(obj)
 	ready := FindCondition(conds, ConditionReady)

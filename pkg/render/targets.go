@@ -113,9 +113,13 @@ const (
 	FluxRGDCurrent = fluxReadyNow
 	// An RGD is Inactive while KRO is still creating its CRD, and KindReady
 	// can be False for a moment then, so only a graph KRO rejected
-	// (GraphAccepted=False) for the current generation counts as failed.
-	FluxRGDFailed = "has(status.conditions) && status.conditions.exists(c, c.type == 'GraphAccepted' && c.status == 'False' && " +
-		"has(c.observedGeneration) && c.observedGeneration == metadata.generation)"
+	// (GraphAccepted=False) or a CRD update it refused (KindReady=False with
+	// one of readiness.KindRefusals) for the current generation counts as
+	// failed: Flux then reports it at once instead of at its timeout.
+	FluxRGDFailed = "has(status.conditions) && status.conditions.exists(c, c.status == 'False' && " +
+		"has(c.observedGeneration) && c.observedGeneration == metadata.generation && (c.type == 'GraphAccepted' || " +
+		"(c.type == 'KindReady' && has(c.message) && (c.message.contains('breaking changes detected') || " +
+		"c.message.contains('is not owned by KRO') || c.message.contains('is owned by another ResourceGraphDefinition')))))"
 )
 
 // FluxRetryInterval is the Kustomizations' spec.retryInterval: without it

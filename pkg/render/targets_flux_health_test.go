@@ -85,6 +85,15 @@ func TestFluxHealthExprs(t *testing.T) {
 		{"rgd rejected for the previous generation", FluxRGDCurrent, FluxRGDFailed, rgd + `status:
   state: Inactive
   conditions: [{type: GraphAccepted, status: "False", observedGeneration: 2}]`, false, false},
+		{"rgd with a breaking change refused now", FluxRGDCurrent, FluxRGDFailed, rgd + `status:
+  state: Inactive
+  conditions:
+  - {type: GraphAccepted, status: "True", observedGeneration: 3}
+  - {type: KindReady, status: "False", reason: Failed, observedGeneration: 3, message: "cannot update CRD webapps.example.com: breaking changes detected: property spec.b removed"}`, false, true},
+		{"rgd whose CRD another RGD owns", FluxRGDCurrent, FluxRGDFailed, rgd + `status:
+  conditions: [{type: KindReady, status: "False", observedGeneration: 3, message: "failed to update CRD webapps.example.com: CRD is owned by another ResourceGraphDefinition other"}]`, false, true},
+		{"rgd refused for the previous generation", FluxRGDCurrent, FluxRGDFailed, rgd + `status:
+  conditions: [{type: KindReady, status: "False", observedGeneration: 2, message: "breaking changes detected"}]`, false, false},
 		{"rgd creating its CRD", FluxRGDCurrent, FluxRGDFailed, rgd + `status:
   state: Inactive
   conditions: [{type: GraphAccepted, status: "True", observedGeneration: 3}, {type: KindReady, status: "False", observedGeneration: 3}]`, false, false},
