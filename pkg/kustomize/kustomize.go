@@ -344,6 +344,11 @@ func (r *run) readStream(items []*yaml.RNode) ([]*yaml.RNode, composition.Errors
 	}
 	var keep []*input
 	for _, in := range r.inputs {
+		if composition.IsTest(in.doc) {
+			// typekro test documents are never resources: left out of the output.
+			delete(r.byDoc, in.doc)
+			continue
+		}
 		if in.src != fromStream || isComposition(in.doc) || isRGD(in.doc) || isCRD(in.doc) || defined[in.doc.GVK().GroupKind()] {
 			keep = append(keep, in)
 			continue
