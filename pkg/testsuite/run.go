@@ -287,8 +287,15 @@ func (r *Runner) instance(t *Test) (*composition.Document, error) {
 
 // run renders one test's instance and checks it. The error is for
 // unreadable observed files only.
-func (r *Runner) run(t *Test, g *group) (*Result, error) {
-	res := &Result{Test: t}
+func (r *Runner) run(t *Test, g *group) (res *Result, err error) {
+	defer func() {
+		// A crash inside KRO's runtime on some input fails that test,
+		// naming it, instead of ending the run with a stack trace.
+		if p := recover(); p != nil {
+			res, err = &Result{Test: t, Failures: []Failure{{Location: t.Location("metadata.name"), Message: fmt.Sprintf("internal error while running this test: %v", p)}}}, nil
+		}
+	}()
+	res = &Result{Test: t}
 	out, err := r.render(t, g)
 	var ioErr *composition.IOError
 	if errors.As(err, &ioErr) {

@@ -24,11 +24,11 @@ type Test struct {
 	Doc  *composition.Document
 	Dir  string // directory of the file: relative paths start here
 
-	Inputs        []string                  // resolved; default: Dir
-	Instance      *composition.Document     // inline (a sub-document of Doc) or from InstanceFile
-	InstanceFile  string                    // resolved
+	Inputs        []string                     // resolved; default: Dir
+	Instance      *composition.Document        // inline (a sub-document of Doc) or from InstanceFile
+	InstanceFile  string                       // resolved
 	Observed      []*unstructured.Unstructured // inline
-	ObservedFiles []string                  // resolved
+	ObservedFiles []string                     // resolved
 	Expect        Expect
 	Golden        string // resolved
 }
