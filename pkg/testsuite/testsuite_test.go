@@ -206,3 +206,14 @@ func TestFilter(t *testing.T) {
 		t.Errorf("filtered %v", names)
 	}
 }
+
+// TestCollectionsBySelector: an externalRef collection selects observed
+// objects by its label selector, in its namespace only, in the API
+// server's order (namespace, name).
+func TestCollectionsBySelector(t *testing.T) {
+	for _, r := range runDir(t, "testdata/roster") {
+		if !r.Passed() {
+			t.Errorf("%s: %v", r.Test.Name, r.Failures)
+		}
+	}
+}

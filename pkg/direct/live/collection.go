@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,13 +65,5 @@ func (d *Deployer) list(ctx context.Context, c collection) ([]*unstructured.Unst
 	for i := range l.Items {
 		out[i] = &l.Items[i]
 	}
-	// The API server already lists in this order; an in-memory client
-	// (NewOffline) does not.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].GetNamespace() != out[j].GetNamespace() {
-			return out[i].GetNamespace() < out[j].GetNamespace()
-		}
-		return out[i].GetName() < out[j].GetName()
-	})
 	return out, nil
 }
