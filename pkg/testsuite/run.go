@@ -37,7 +37,8 @@ type Runner struct {
 	// Parallel bounds concurrent work (0: GOMAXPROCS).
 	Parallel int
 
-	mu sync.Mutex // guards Reader
+	mu     sync.Mutex // guards Reader and loaded
+	loaded map[string]*loaded
 }
 
 // Find reads every Test document under paths (files or directories,
@@ -126,43 +127,54 @@ func (f Failure) String() string {
 	return s + "want " + f.Want + ", got " + f.Got
 }
 
-// group is tests that share inputs: the inputs are loaded, and the
-// definitions built, once for all of them.
+// group is tests that share inputs (or a share of them, so the
+// definitions of a large group are built on every core): the inputs are
+// loaded once, and the definitions built once per group.
 type group struct {
 	inputs []string
 	tests  []*Test
 	insts  map[*Test]*composition.Document
 	res    map[*Test]*compile.Result
 	errs   map[*Test]error
+	kinds  *live.Kinds
+}
+
+// loaded is a set of inputs as read, shared by the groups that use it.
+type loaded struct {
+	set      *composition.Set
+	loadErrs composition.Errors
+	err      error
 }
 
 // Run runs tests and returns their results in the order given. An error
 // is returned only when inputs cannot be read (exit 2); everything else
 // is a test failure.
 func (r *Runner) Run(tests []*Test) ([]*Result, error) {
-	groups := map[string]*group{}
+	byInputs := map[string][]*Test{}
 	var order []string
 	for _, t := range tests {
 		key := strings.Join(t.Inputs, "\x00")
-		g := groups[key]
-		if g == nil {
-			g = &group{inputs: t.Inputs, insts: map[*Test]*composition.Document{}, res: map[*Test]*compile.Result{}, errs: map[*Test]error{}}
-			groups[key] = g
+		if byInputs[key] == nil {
 			order = append(order, key)
 		}
-		g.tests = append(g.tests, t)
+		byInputs[key] = append(byInputs[key], t)
 	}
-	var ioErr error
-	var ioMu sync.Mutex
-	r.each(len(order), func(i int) {
-		if err := r.prepare(groups[order[i]]); err != nil {
-			ioMu.Lock()
-			ioErr = errors.Join(ioErr, err)
-			ioMu.Unlock()
+	var groups []*group
+	for _, key := range order {
+		ts := byInputs[key]
+		size := max(minShare, (len(ts)+r.workers()-1)/r.workers())
+		for len(ts) > 0 {
+			n := min(size, len(ts))
+			groups = append(groups, &group{inputs: ts[0].Inputs, tests: ts[:n],
+				insts: map[*Test]*composition.Document{}, res: map[*Test]*compile.Result{}, errs: map[*Test]error{}})
+			ts = ts[n:]
 		}
-	})
-	if ioErr != nil {
-		return nil, ioErr
+	}
+	r.loaded = map[string]*loaded{}
+	ioErrs := make([]error, len(groups))
+	r.each(len(groups), func(i int) { ioErrs[i] = r.prepare(groups[i]) })
+	if err := errors.Join(ioErrs...); err != nil {
+		return nil, err
 	}
 	byTest := map[*Test]*group{}
 	for _, g := range groups {
@@ -181,15 +193,22 @@ func (r *Runner) Run(tests []*Test) ([]*Result, error) {
 	return results, nil
 }
 
-// each runs f(0..n-1) on Parallel workers.
-func (r *Runner) each(n int, f func(int)) {
-	workers := r.Parallel
-	if workers <= 0 {
-		workers = goruntime.GOMAXPROCS(0)
+// minShare is the fewest tests a group is split into: building the
+// definitions again costs about as much as running this many tests.
+const minShare = 50
+
+func (r *Runner) workers() int {
+	if r.Parallel > 0 {
+		return r.Parallel
 	}
+	return goruntime.GOMAXPROCS(0)
+}
+
+// each runs f(0..n-1) on the workers.
+func (r *Runner) each(n int, f func(int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(workers, n); w++ {
+	for w := 0; w < min(r.workers(), n); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -205,13 +224,26 @@ func (r *Runner) each(n int, f func(int)) {
 	wg.Wait()
 }
 
+// load reads a set of inputs once per run.
+func (r *Runner) load(inputs []string) *loaded {
+	key := strings.Join(inputs, "\x00")
+	if l := r.loaded[key]; l != nil {
+		return l
+	}
+	set, err := r.Reader.Load(inputs...)
+	l := &loaded{set: set}
+	l.loadErrs, l.err = composition.ContentErrors(err)
+	r.loaded[key] = l
+	return l
+}
+
 // prepare loads a group's inputs and instances and compiles them: all
 // instances at once, or, when that fails, each on its own so an error is
 // charged to the test that causes it.
 func (r *Runner) prepare(g *group) error {
 	r.mu.Lock()
-	set, err := r.Reader.Load(g.inputs...)
-	loadErrs, err := composition.ContentErrors(err)
+	l := r.load(g.inputs)
+	err := l.err
 	if err == nil {
 		for _, t := range g.tests {
 			if g.insts[t], err = r.instance(t); err != nil {
@@ -225,20 +257,21 @@ func (r *Runner) prepare(g *group) error {
 	}
 	// Only definitions and CRDs are inputs: instances in those
 	// directories are not the test's.
-	base := composition.Set{Compositions: set.Compositions, CRDs: set.CRDs}
+	base := composition.Set{Compositions: l.set.Compositions, CRDs: l.set.CRDs}
 	compileWith := func(docs []*composition.Document) (*compile.Result, error) {
 		s := base
 		s.Others = docs
 		opts := r.Compile
 		opts.Namespace = DefaultNamespace
-		opts.LoadErrors = loadErrs
+		opts.LoadErrors = l.loadErrs
 		return compile.Compile(&s, opts)
 	}
 	all := make([]*composition.Document, 0, len(g.tests))
 	for _, t := range g.tests {
 		all = append(all, g.insts[t])
 	}
-	if res, err := compileWith(all); err == nil {
+	res, err := compileWith(all)
+	if err == nil {
 		byDoc := map[*composition.Document]*compile.Instance{}
 		for _, inst := range res.Instances {
 			byDoc[inst.Doc] = inst
@@ -246,7 +279,8 @@ func (r *Runner) prepare(g *group) error {
 		for _, t := range g.tests {
 			g.res[t] = only(res, byDoc[g.insts[t]])
 		}
-		return nil
+		g.kinds, err = live.NewKinds(res)
+		return err
 	}
 	for _, t := range g.tests {
 		res, err := compileWith([]*composition.Document{g.insts[t]})
@@ -255,6 +289,11 @@ func (r *Runner) prepare(g *group) error {
 			continue
 		}
 		g.res[t] = res
+		if g.kinds == nil {
+			if g.kinds, err = live.NewKinds(res); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -346,7 +385,7 @@ func (r *Runner) render(t *Test, g *group) (*rendered, error) {
 		}
 		objs = append(append([]*unstructured.Unstructured{}, objs...), more...)
 	}
-	off, err := live.NewOffline(objs, res, DefaultNamespace)
+	off, err := g.kinds.Offline(objs, DefaultNamespace)
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +404,9 @@ func (r *Runner) render(t *Test, g *group) (*rendered, error) {
 		objects = append(objects, render.Object{Role: render.ResourceRole(rs.Object), Object: rs.Object})
 	}
 	objects = append(objects, render.Object{Role: render.RoleInstance, Object: st.Instance})
+	if t.Golden == "" {
+		return out, nil // encoding costs as much as rendering: only for the golden file
+	}
 	render.Sort(objects)
 	if out.yaml, err = render.YAML(render.Unstructured(objects)); err != nil {
 		return nil, err

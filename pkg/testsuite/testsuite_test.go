@@ -19,7 +19,7 @@ func runner() *testsuite.Runner {
 	return &testsuite.Runner{Reader: composition.NewReader("", nil)}
 }
 
-func runDir(t *testing.T, dir string) []*testsuite.Result {
+func runDir(t testing.TB, dir string) []*testsuite.Result {
 	t.Helper()
 	r := runner()
 	tests, err := r.Find(dir)

@@ -32,40 +32,65 @@ type Offline struct {
 
 var _ direct.Observer = (*Offline)(nil)
 
-// NewOffline holds objs as the cluster's state. Kinds are mapped to
-// resources with the built-in schemas and the CRDs of res; a kind known to
-// neither gets the conventional plural.
-func NewOffline(objs []*unstructured.Unstructured, res *compile.Result, defaultNamespace string) (*Offline, error) {
+// Kinds maps the kinds of a compiled input set to resources for
+// in-memory clusters: the built-in schemas and the CRDs of the inputs;
+// a kind known to neither gets the conventional plural. Built once, it
+// serves every NewOffline of that input set.
+type Kinds struct {
+	mapper    meta.RESTMapper
+	listKinds map[schema.GroupVersionResource]string
+}
+
+// NewKinds prepares the kinds of res.
+func NewKinds(res *compile.Result) (*Kinds, error) {
 	reg := schemas.Builtin().Clone()
 	for _, c := range res.CRDs {
 		_ = reg.AddCRDFromUnstructured(c.Unstructured()) // compile already reported a bad one
 	}
-	mapper := guessingMapper{reg.RESTMapper()}
-	listKinds := map[schema.GroupVersionResource]string{}
-	addKind := func(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return nil, err
-		}
-		listKinds[m.Resource] = gvk.Kind + "List"
-		return m, nil
-	}
+	k := &Kinds{mapper: guessingMapper{reg.RESTMapper()}, listKinds: map[schema.GroupVersionResource]string{}}
 	// Every kind a node reads may be listed (collections): the fake
 	// client must know its list kind.
 	for _, def := range res.Definitions {
 		for _, n := range def.Graph.Nodes {
-			if _, err := addKind(n.Template.GroupVersionKind()); err != nil {
+			if _, err := k.add(k.listKinds, n.Template.GroupVersionKind()); err != nil {
 				return nil, err
 			}
 		}
+	}
+	return k, nil
+}
+
+func (k *Kinds) add(listKinds map[schema.GroupVersionResource]string, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	listKinds[m.Resource] = gvk.Kind + "List"
+	return m, nil
+}
+
+// NewOffline holds objs as the cluster's state, with the kinds of res.
+func NewOffline(objs []*unstructured.Unstructured, res *compile.Result, defaultNamespace string) (*Offline, error) {
+	k, err := NewKinds(res)
+	if err != nil {
+		return nil, err
+	}
+	return k.Offline(objs, defaultNamespace)
+}
+
+// Offline holds objs as the cluster's state.
+func (k *Kinds) Offline(objs []*unstructured.Unstructured, defaultNamespace string) (*Offline, error) {
+	listKinds := make(map[schema.GroupVersionResource]string, len(k.listKinds)+len(objs))
+	for r, l := range k.listKinds {
+		listKinds[r] = l
 	}
 	type stored struct {
 		gvr schema.GroupVersionResource
 		obj *unstructured.Unstructured
 	}
-	var all []stored
+	all := make([]stored, 0, len(objs))
 	for _, o := range objs {
-		m, err := addKind(o.GroupVersionKind())
+		m, err := k.add(listKinds, o.GroupVersionKind())
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
 		}
@@ -77,7 +102,7 @@ func NewOffline(objs []*unstructured.Unstructured, res *compile.Result, defaultN
 			return nil, fmt.Errorf("observed %s %s: %w", s.obj.GetKind(), objKey(s.obj), err)
 		}
 	}
-	return &Offline{d: &Deployer{Dynamic: client, Mapper: mapper, DefaultNamespace: defaultNamespace}}, nil
+	return &Offline{d: &Deployer{Dynamic: client, Mapper: k.mapper, DefaultNamespace: defaultNamespace}}, nil
 }
 
 // Status observes an instance as `status` does: readiness of every node
