@@ -100,7 +100,7 @@ type Result struct {
 	Test     *Test
 	Failures []Failure
 	// Output is the rendered YAML (resources and the instance with its
-	// status), as compared with a golden file.
+	// status) of a test with a golden file, as compared with it.
 	Output []byte
 }
 
