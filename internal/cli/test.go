@@ -71,6 +71,8 @@ order, like go test -v, with each failure's file:line, field path, want and got.
 	fs.IntVar(&o.MaxInputFiles, "max-input-files", composition.DefaultLimits.MaxFiles, "refuse to read more than this many input files")
 	fs.StringVar(&o.MaxInputBytes, "max-input-bytes", resource.NewQuantity(composition.DefaultLimits.MaxBytes, resource.BinarySI).String(), "refuse inputs (all files together) larger than this, e.g. 256Mi")
 	o.Schemas = "builtin"
+	// Registered first, so the root's yaml/json/name for -o does not apply.
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

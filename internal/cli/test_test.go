@@ -31,6 +31,7 @@ func TestTestCommand(t *testing.T) {
 		{"bad -o", []string{"test", "-o", "xml", testsuiteData}, 2, "", "--output must be text or json"},
 		{"--junit", []string{"test", "--junit", junit, testsuiteData + "passing"}, 0, "3 passed, 0 failed\n", ""},
 		{"missing path", []string{"test", filepath.Join(empty, "nope")}, 2, "", "no such file"},
+		{"-o completes its own formats", []string{"__complete", "test", "-o", ""}, 0, "text\njson\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, stderr, code := run(t, tc.args...)
