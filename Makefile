@@ -13,7 +13,7 @@ all: build
 
 -include make/*.mk
 
-.PHONY: all build test unit lint vet fmt-check bench fuzz fuzz-short generate clean bootstrap-gen-test
+.PHONY: all build test unit lint vet fmt-check bench fuzz fuzz-short generate clean bootstrap-gen-test examples-test
 
 
 build: ## build bin/kubectl-typekro
@@ -32,7 +32,11 @@ fmt-check:
 
 # make test: lint, unit tests, then everything that needs real tools
 # (the cluster e2e suite, kustomize, krew validation) — see make/*.mk.
-test: lint unit bootstrap-gen-test $(TEST_EXTRA)
+test: lint unit bootstrap-gen-test examples-test $(TEST_EXTRA)
+
+# Every example's Test documents, run by the built binary as users run them.
+examples-test: build
+	$(BIN)/kubectl-typekro test examples/
 
 # The embedded KRO manifests (pkg/bootstrap) are byte for byte what Helm
 # renders from KRO's chart; the generator is its own module (Helm stays out

@@ -12,8 +12,8 @@ import (
 
 // renderDirect computes direct-mode objects; with allowPending the
 // resources left out are listed on stderr.
-func renderDirect(res *compile.Result, allowPending bool, stderr io.Writer) ([]render.Object, error) {
-	r, err := direct.Render(res, direct.Options{AllowPending: allowPending})
+func renderDirect(res *compile.Result, opts direct.Options, stderr io.Writer) ([]render.Object, error) {
+	r, err := direct.Render(res, opts)
 	var pe *direct.PendingError
 	if errors.As(err, &pe) || direct.IsLimit(err) {
 		return nil, Fail(err)

@@ -7,9 +7,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/direct"
+	"github.com/typekro/kubectl-typekro/pkg/direct/live"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
@@ -27,6 +31,11 @@ type renderOptions struct {
 	gitops    gitops
 	// AllowPending (direct mode) leaves out resources that need live state.
 	AllowPending bool
+	// Observed (direct mode): files/directories of live objects that
+	// references, readyWhen, status and externalRefs resolve from.
+	Observed []string
+	// Status (direct mode) adds each instance with the status KRO would write.
+	Status bool
 }
 
 func newRenderCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -78,6 +87,8 @@ and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
 	fs.BoolVar(&o.Check, "check", false, "with --output-dir: write nothing, exit 1 if the directory differs from what render would write")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances; direct: the concrete resources KRO would create for each instance (computed with KRO's runtime)")
 	fs.BoolVar(&o.AllowPending, "allow-pending", false, "with --mode direct: leave out resources with fields that need live cluster state (listed on stderr) instead of failing")
+	fs.StringSliceVar(&o.Observed, "observed", nil, "with --mode direct: files or directories of live objects (status included, e.g. kubectl get -o yaml) to resolve references, externalRefs and readiness from, offline")
+	fs.BoolVar(&o.Status, "status", false, "with --mode direct: also output each instance with the status KRO would write (status fields, state ACTIVE or IN_PROGRESS) given the observed objects")
 	o.gitops.AddFlags(fs)
 	return cmd
 }
@@ -111,6 +122,9 @@ func (o *renderOptions) Validate() error {
 	if o.AllowPending && o.Mode != render.ModeDirect {
 		return Usage(fmt.Errorf("--allow-pending needs --mode direct"))
 	}
+	if (len(o.Observed) > 0 || o.Status) && o.Mode != render.ModeDirect {
+		return Usage(fmt.Errorf("--observed and --status need --mode direct"))
+	}
 	return nil
 }
 
@@ -140,8 +154,19 @@ func (o *renderOptions) Run() error {
 	}
 	objs := render.KroObjects(res)
 	if o.Mode == render.ModeDirect {
-		if objs, err = renderDirect(res, o.AllowPending, o.streams.ErrOut); err != nil {
+		var obs *live.Offline
+		if len(o.Observed) > 0 || o.Status {
+			if obs, err = o.offline(res, ns); err != nil {
+				return err
+			}
+		}
+		if objs, err = renderDirect(res, direct.Options{AllowPending: o.AllowPending, Observer: observer(obs)}, o.streams.ErrOut); err != nil {
 			return err
+		}
+		if o.Status {
+			if objs, err = withStatus(res, obs, objs); err != nil {
+				return err
+			}
 		}
 	}
 	objs, err = o.gitops.Objects(objs)
@@ -181,4 +206,42 @@ func (o *renderOptions) Run() error {
 	}
 	fmt.Fprintf(o.streams.ErrOut, "wrote %d files to %s\n", len(tree), o.OutputDir)
 	return nil
+}
+
+// offline reads --observed into an in-memory cluster.
+func (o *renderOptions) offline(res *compile.Result, ns string) (*live.Offline, error) {
+	var objs []*unstructured.Unstructured
+	if len(o.Observed) > 0 {
+		var err error
+		if objs, err = live.ReadObjects(o.reader(), o.Observed...); err != nil {
+			return nil, err
+		}
+	}
+	off, err := live.NewOffline(objs, res, ns)
+	if err != nil {
+		return nil, Usage(fmt.Errorf("--observed: %w", err))
+	}
+	return off, nil
+}
+
+// observer avoids a typed nil in the interface.
+func observer(o *live.Offline) direct.Observer {
+	if o == nil {
+		return nil
+	}
+	return o
+}
+
+// withStatus adds every instance, with the status KRO would write given
+// the observed objects, to a direct render.
+func withStatus(res *compile.Result, obs *live.Offline, objs []render.Object) ([]render.Object, error) {
+	for _, inst := range res.Instances {
+		r, err := obs.Status(inst)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", direct.InstanceRef(inst.Object), err)
+		}
+		objs = append(objs, render.Object{Role: render.RoleInstance, Object: r.Instance})
+	}
+	render.Sort(objs)
+	return objs, nil
 }

@@ -76,6 +76,7 @@ dependency order and waits until things are really ready. Progress goes to stder
 	root.AddCommand(
 		newRenderCommand(flags, streams),
 		newValidateCommand(flags, streams),
+		newTestCommand(streams),
 		newVersionCommand(streams),
 	)
 	// kro-mode deploy: apply, status, diff, delete (see cluster.go).

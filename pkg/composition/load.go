@@ -120,6 +120,9 @@ func (s *Set) Add(d *Document) Errors {
 	case isLocalConfig(d):
 		// kustomize function configs and local-config objects describe how
 		// to build; they are not resources.
+	case IsTest(d):
+		// typekro test documents are run by `typekro test`: they sit next
+		// to the compositions they test and are never resources.
 	case d.APIVersion() == APIVersion && d.Kind() == KindComposition:
 		c, errs := ParseComposition(d)
 		if c != nil {
@@ -127,7 +130,7 @@ func (s *Set) Add(d *Document) Errors {
 		}
 		return errs
 	case d.GVK().Group == Group:
-		return Errors{d.Errorf("kind", "unknown typekro kind %q (known: %s)", d.Kind(), KindComposition)}
+		return Errors{d.Errorf("kind", "unknown typekro kind %q (known: %s, %s)", d.Kind(), KindComposition, KindTest)}
 	case d.APIVersion() == KroAPIVersion && d.Kind() == KindRGD:
 		s.Compositions = append(s.Compositions, FromRGD(d))
 		return CheckRGD(d)
@@ -138,6 +141,12 @@ func (s *Set) Add(d *Document) Errors {
 	}
 	return nil
 }
+
+// KindTest is the kind of `kubectl typekro test` documents.
+const KindTest = "Test"
+
+// IsTest reports whether d is a typekro test document.
+func IsTest(d *Document) bool { return d.APIVersion() == APIVersion && d.Kind() == KindTest }
 
 // KindFunctionConfig is the functionConfig kind of the KRM function.
 const KindFunctionConfig = "TypeKro"

@@ -33,6 +33,9 @@ type Options struct {
 	// (another resource's status, a server-assigned field) and lists them in
 	// Result.Pending instead of failing.
 	AllowPending bool
+	// Observer, when set, supplies observed (live) objects: references to
+	// them, externalRefs and collections resolve from it (render --observed).
+	Observer Observer
 }
 
 // Resource is one concrete object an instance creates.
@@ -94,7 +97,7 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = renderRecovering(res.Instances[i])
+				results[i], errs[i] = renderRecovering(res.Instances[i], opts.Observer)
 			}
 		}()
 	}
@@ -124,13 +127,13 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 // renderRecovering turns a crash inside KRO's runtime on some instance into
 // an error naming it: a panic in a worker goroutine would otherwise end the
 // process with a stack trace.
-func renderRecovering(inst *compile.Instance) (r *Result, err error) {
+func renderRecovering(inst *compile.Instance, obs Observer) (r *Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, fmt.Errorf("%s: internal error while rendering this instance: %v", inst.Doc.File+": "+inst.Doc.Ref(), p)
 		}
 	}()
-	return RenderInstance(inst)
+	return renderInstance(inst, 0, obs)
 }
 
 // Objects lays a direct render out for the writers: CRDs and plain
@@ -155,14 +158,14 @@ func Objects(res *compile.Result, r *Result) []render.Object {
 // references to fields only the server fills in are reported as pending.
 // readyWhen gates deployment, not content, so it is not evaluated here.
 func RenderInstance(inst *compile.Instance) (*Result, error) {
-	return renderInstance(inst, 0)
+	return renderInstance(inst, 0, nil)
 }
 
 // MaxNesting bounds how deep instances may create instances of other
 // definitions.
 const MaxNesting = 10
 
-func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
+func renderInstance(inst *compile.Instance, depth int, obs Observer) (*Result, error) {
 	if depth > MaxNesting {
 		return nil, fmt.Errorf("%s: instances nested more than %d deep", InstanceRef(inst.Object), MaxNesting)
 	}
@@ -192,6 +195,13 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 			continue
 		}
 		if n.Spec.Meta.Type == graph.NodeTypeExternal || n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
+			if live, ok, err := observeExternal(obs, inst, n); err != nil {
+				return nil, NodeError(ref, n, err)
+			} else if ok {
+				observed[id] = live
+				n.SetObserved(live)
+				continue
+			}
 			pendingNodes[id] = true
 			why := "externalRef: the object is read from the cluster"
 			if inst.Definition.Composed[id] != nil {
@@ -217,7 +227,7 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
 				}
-				r, err := renderInstance(ci, depth+1)
+				r, err := renderInstance(ci, depth+1, obs)
 				if err != nil {
 					return nil, err
 				}
@@ -241,8 +251,12 @@ func renderInstance(inst *compile.Instance, depth int) (*Result, error) {
 			}
 			out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
 		}
-		observed[id] = desired
-		n.SetObserved(desired)
+		fed, err := feed(obs, inst, n, desired)
+		if err != nil {
+			return nil, NodeError(ref, n, err)
+		}
+		observed[id] = fed
+		n.SetObserved(fed)
 	}
 	return out, nil
 }

@@ -291,6 +291,9 @@ func (r *run) readStream(items []*yaml.RNode) ([]*yaml.RNode, composition.Errors
 		gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
 		ann := item.GetAnnotations()
 		_, fn := ann["config.kubernetes.io/function"]
+		if apiVersion == composition.APIVersion && kind == composition.KindTest {
+			continue // a typekro test document is never a resource: left out
+		}
 		if (gvk.Group == composition.Group && kind != composition.KindComposition) || fn || ann["config.kubernetes.io/local-config"] == "true" {
 			pass = append(pass, item) // e.g. the functionConfig kustomize hands a generator
 			continue

@@ -162,3 +162,51 @@ func TestSymlinkLoopReportedOnce(t *testing.T) {
 		t.Errorf("leaks the absolute path %s:\n%s\n%s", root, msg, out)
 	}
 }
+
+// typekro Test documents (kubectl typekro test) among the items, or in a
+// directory the function reads, are not resources: they are left out of
+// the output, not passed through to the cluster and not an error.
+func TestTestDocumentsLeftOut(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "t.yaml"), []byte("apiVersion: typekro.dev/v1alpha1\nkind: Test\nmetadata: {name: from-file}\nspec: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input := `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+functionConfig:
+  apiVersion: typekro.dev/v1alpha1
+  kind: TypeKro
+  metadata: {name: x}
+  spec: {paths: [t.yaml]}
+items:
+- apiVersion: typekro.dev/v1alpha1
+  kind: Composition
+  metadata: {name: good}
+  spec:
+    apiVersion: example.com/v1
+    kind: Good
+    schema: {spec: {name: string}}
+    resources:
+    - id: cm
+      template: {apiVersion: v1, kind: ConfigMap, metadata: {name: "${schema.spec.name}"}}
+- apiVersion: typekro.dev/v1alpha1
+  kind: Test
+  metadata: {name: from-stream}
+  spec: {}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: passes-through}
+`
+	out, err := execute(t, &kustomize.Processor{Root: root}, input)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(out, "kind: Test") {
+		t.Errorf("a Test document reached the output:\n%s", out)
+	}
+	for _, want := range []string{"kind: ResourceGraphDefinition", "name: passes-through"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -73,6 +73,13 @@ func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*Instan
 				n.SetObserved(live)
 				continue
 			}
+			if len(live) == 0 {
+				// Another composition's instance not applied (or not ready)
+				// yet: observing it as empty made KRO's runtime index an
+				// empty list when evaluating the status.
+				st.last = "does not exist"
+				continue
+			}
 		}
 		for _, des := range desired {
 			ri, _, err := d.client(des)
