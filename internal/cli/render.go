@@ -138,6 +138,9 @@ func (o *renderOptions) Run() error {
 	if err != nil {
 		return err
 	}
+	if o.Mode == render.ModeDirect && o.OutputDir == "" && o.Output == "yaml" && o.gitops.Target != render.TargetArgoCD {
+		return renderDirectYAML(res, o.AllowPending, o.streams.Out, o.streams.ErrOut)
+	}
 	objs := render.KroObjects(res)
 	if o.Mode == render.ModeDirect {
 		if objs, err = renderDirect(res, o.AllowPending, o.streams.ErrOut); err != nil {

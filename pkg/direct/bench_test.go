@@ -1,6 +1,7 @@
 package direct_test
 
 import (
+	"io"
 	"strconv"
 	"testing"
 
@@ -33,21 +34,21 @@ func BenchmarkRenderDirect1000(b *testing.B) {
 // BenchmarkRenderDirectFleet is issue 13's direct-mode budget minus process
 // start: n instances of the 4-resource fleet composition (an Ingress behind
 // includeWhen on every third), rendered and encoded as `render --mode direct`
-// writes them.
+// does (RenderYAML; before issue 13 it was Render, Objects and render.YAML).
 func BenchmarkRenderDirectFleet(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			dir := benchinputs.FleetDir(b, n)
 			for b.Loop() {
 				res := benchinputs.Compile(b, dir)
-				r, err := direct.Render(res, direct.Options{})
+				e, err := direct.RenderYAML(res, direct.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(r.Resources) != benchinputs.FleetObjects(n) {
-					b.Fatalf("%d resources, want %d", len(r.Resources), benchinputs.FleetObjects(n))
+				if len(e.Docs) != benchinputs.FleetObjects(n) {
+					b.Fatalf("%d documents, want %d", len(e.Docs), benchinputs.FleetObjects(n))
 				}
-				if _, err := render.YAML(render.Unstructured(direct.Objects(res, r))); err != nil {
+				if _, err := e.WriteTo(io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			}
