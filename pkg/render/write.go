@@ -29,7 +29,7 @@ func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(objs); i += workers {
-				docs[i], errs[i] = yamlv2.Marshal(objs[i].Object)
+				docs[i], errs[i] = marshalYAML(objs[i].Object)
 			}
 		}()
 	}
@@ -44,11 +44,19 @@ func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
 
 // EncodeYAML encodes one object as YAML writes it in a stream.
 func EncodeYAML(u *unstructured.Unstructured) ([]byte, error) {
-	b, err := yamlv2.Marshal(u.Object)
+	b, err := marshalYAML(u.Object)
 	if err != nil {
 		return nil, encodeError(u, err)
 	}
 	return b, nil
+}
+
+// marshalYAML is yamlv2.Marshal, by fastYAML where it can.
+func marshalYAML(obj map[string]any) ([]byte, error) {
+	if b, ok := fastYAML(obj); ok {
+		return b, nil
+	}
+	return yamlv2.Marshal(obj)
 }
 
 func encodeError(u *unstructured.Unstructured, err error) error {
