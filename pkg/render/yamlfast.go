@@ -193,14 +193,15 @@ func (e *fastEncoder) scalar(v any) bool {
 }
 
 // plainWord: a string yaml.v2 certainly writes plain: a letter, then
-// letters, digits and -._/, and not one of YAML 1.1's boolean and null words.
+// letters, digits and -._/@: (a colon not last: image references and
+// URLs), and not one of YAML 1.1's boolean and null words.
 func plainWord(s string) bool {
-	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') || s[len(s)-1] == ':' {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '/') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '/' || c == '@' || c == ':') {
 			return false
 		}
 	}

@@ -62,11 +62,12 @@ var scalars = []any{
 	"1", "0x1F", "1e3", "1.5", ".inf", "-.inf", ".nan", "1:20", "0755", "+1", "-", "-a", "--- x", "...", "a: b", "a #b", "#x", "@x", "`x", "!x", "&x", "*x", "|x", ">x",
 	"%x", "'q'", "\"dq\"", "{a}", "[a]", "a,b", "?x", "tab\there", "ünïcödé", "\u00a0", "trailing ", " leading", "x\ny", "line\n", "\r",
 	"a very long string with spaces that goes past the eighty column limit of yaml.v2's emitter for sure",
+	"a:", "a::b", "a:b:c", "x@y", "nginx@sha256:0123abcd", "mailto:a@b.c", "http:", "k:", "Y:", "yes:no", "on:",
 	strings.Repeat("nospace", 20), "svc-00001", "registry.example.com/svc:1.2.0", "8080", "team-03", "Yes please", "2026-01-01", "12:30:00",
 	int64(0), int64(-5), int64(math.MaxInt64), 7, int32(3), 1.5, 2.0, 1e21, -0.0, math.Inf(1), math.NaN(), true, false, nil,
 }
 
-var keys = []string{"name", "namespace", "app", "a10", "a9", "a_b", "aB", "A", "_x", "x.y/z", "9", "10", "0", "00", "with space", "yes", "é", "k:v", "-", "long key " + strings.Repeat("x", 70), strings.Repeat("k", 120)}
+var keys = []string{"name", "namespace", "app", "a10", "a9", "a_b", "aB", "A", "_x", "x.y/z", "9", "10", "0", "00", "with space", "yes", "é", "k:v", "k:", "a@b", "http://x", "-", "long key " + strings.Repeat("x", 70), strings.Repeat("k", 120)}
 
 func randomValue(r *rand.Rand, depth int) any {
 	switch k := r.IntN(10); {
