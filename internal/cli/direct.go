@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -26,11 +28,12 @@ func renderDirect(res *compile.Result, allowPending bool, stderr io.Writer) ([]r
 // is rendered and only its YAML is kept (direct.RenderYAML), which halves
 // a large render's memory. Nothing is written unless everything rendered.
 func renderDirectYAML(res *compile.Result, allowPending bool, stdout, stderr io.Writer) error {
-	// After compile nothing locates an instance's fields any more (render
-	// errors name the instance and the composition's line): their YAML
-	// node trees were half of a 10,000-instance render's live heap.
+	// After compile nothing locates a field of an instance any more (render
+	// errors point at the composition, or at the instance document itself):
+	// their YAML node trees, half of a 10,000-instance render's live heap,
+	// are cut down to the document's own position.
 	for _, inst := range res.Instances {
-		inst.Doc.Node = nil
+		inst.Doc.Node = documentPosition(inst.Doc.Node)
 	}
 	e, err := direct.RenderYAML(res, direct.Options{AllowPending: allowPending})
 	if err := directError(err); err != nil {
@@ -53,4 +56,16 @@ func printPending(stderr io.Writer, pending []direct.Pending) {
 	for _, p := range pending {
 		fmt.Fprintln(stderr, "pending (left out):", p.String())
 	}
+}
+
+// documentPosition is a node with only the position of a document's
+// content: what Document.Line gives for the document itself.
+func documentPosition(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n == nil {
+		return nil
+	}
+	return &yaml.Node{Kind: n.Kind, Line: n.Line, Column: n.Column}
 }

@@ -38,6 +38,7 @@ func (e *Encoded) WriteTo(w io.Writer) (int64, error) {
 func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 	type instanceDocs struct {
 		docs    []render.Keyed[[]byte]
+		owners  []Resource // for checkOwners, with only the objects' identity
 		pending []Pending
 	}
 	sh := newShared()
@@ -46,11 +47,12 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 		if err != nil {
 			return instanceDocs{}, err
 		}
-		out := instanceDocs{docs: make([]render.Keyed[[]byte], len(r.Resources)), pending: r.Pending}
+		out := instanceDocs{docs: make([]render.Keyed[[]byte], len(r.Resources)), owners: r.Resources, pending: r.Pending}
 		for i, rs := range r.Resources {
 			if out.docs[i], err = keyedYAML(render.ResourceRole(rs.Object), rs.Object); err != nil {
 				return instanceDocs{}, err
 			}
+			out.owners[i].Object = identity(rs.Object)
 		}
 		return out, nil
 	})
@@ -68,9 +70,14 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 		keyed = append(keyed, k)
 	}
 	out := &Encoded{}
+	var owners []Resource
 	for _, r := range results {
 		keyed = append(keyed, r.docs...)
+		owners = append(owners, r.owners...)
 		out.Pending = append(out.Pending, r.pending...)
+	}
+	if err := checkOwners(owners); err != nil {
+		return nil, err
 	}
 	if len(out.Pending) > 0 && !opts.AllowPending {
 		return out, &PendingError{Pending: out.Pending}
@@ -86,4 +93,15 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 func keyedYAML(role render.Role, u *unstructured.Unstructured) (render.Keyed[[]byte], error) {
 	b, err := render.EncodeYAML(u)
 	return render.Keyed[[]byte]{Role: role, Key: render.Key(u), Value: b}, err
+}
+
+// identity keeps what checkOwners reads of an object: its kind, namespace
+// and name.
+func identity(u *unstructured.Unstructured) *unstructured.Unstructured {
+	id := &unstructured.Unstructured{Object: map[string]any{}}
+	id.SetAPIVersion(u.GetAPIVersion())
+	id.SetKind(u.GetKind())
+	id.SetNamespace(u.GetNamespace())
+	id.SetName(u.GetName())
+	return id
 }
