@@ -200,7 +200,8 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 	if depth > MaxNesting {
 		return nil, fmt.Errorf("%s: instances nested more than %d deep", InstanceRef(inst.Object), MaxNesting)
 	}
-	g := sh.contentGraph(inst.Definition)
+	c := sh.content(inst.Definition)
+	g, schemas := c.instanceGraph()
 	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", InstanceRef(inst.Object), err)
@@ -260,6 +261,7 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 				out.Skipped = append(out.Skipped, r.Skipped...)
 			}
 			observed[id] = desired
+			c.narrow(schemas, id, desired)
 			n.SetObserved(desired)
 			continue
 		}
@@ -278,29 +280,30 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 			out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
 		}
 		observed[id] = desired
+		c.narrow(schemas, id, desired)
 		n.SetObserved(desired)
 	}
 	return out, nil
 }
 
-// shared is what the instances of one render share: per definition, the
-// graph without readyWhen, built once instead of once per instance.
+// shared is what the instances of one render share, per definition (see
+// content), built once instead of once per instance.
 type shared struct {
-	mu     sync.Mutex
-	graphs map[*compile.Definition]*graph.Graph
+	mu       sync.Mutex
+	contents map[*compile.Definition]*content
 }
 
-func newShared() *shared { return &shared{graphs: map[*compile.Definition]*graph.Graph{}} }
+func newShared() *shared { return &shared{contents: map[*compile.Definition]*content{}} }
 
-func (sh *shared) contentGraph(d *compile.Definition) *graph.Graph {
+func (sh *shared) content(d *compile.Definition) *content {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	g := sh.graphs[d]
-	if g == nil {
-		g = withoutReadiness(d.Graph)
-		sh.graphs[d] = g
+	c := sh.contents[d]
+	if c == nil {
+		c = newContent(d.Graph)
+		sh.contents[d] = c
 	}
-	return g
+	return c
 }
 
 // withOwnMetadata copies u's top-level and metadata maps, the ones
