@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Whole-command timings of the built binary against the budgets of DESIGN.md §9
-# and issue 13: one line per budget, "measured vs budget", then ok or MISSES.
+# Whole-command timings of the built binary against typekro's performance
+# budgets (issue 13): one line per budget, "measured vs budget", then ok or
+# MISSES.
 # Wall time and CPU time are medians of N runs, peak RSS the largest of them
 # (/usr/bin/time -f). Start-up is compared with `kubectl version --client`, run
 # alternately with it so both see the same machine load.

@@ -1,8 +1,8 @@
-// Package benchinputs writes the inputs of the render budgets in DESIGN.md
-// (1,000 instances of a 5-resource composition) and issue 13 (1,000 and 10,000
-// instances of a 4-resource fleet composition), shared by the kro-mode and
-// direct-mode benchmarks, scripts/bench.sh and the tests that need many
-// instances.
+// Package benchinputs writes the inputs of the render benchmarks (1,000
+// instances of a 5-resource composition) and of the performance budgets of
+// issue 13 (1,000 and 10,000 instances of a 4-resource fleet composition),
+// shared by the kro-mode and direct-mode benchmarks, scripts/bench.sh and the
+// tests that need many instances.
 package benchinputs
 
 import (
@@ -16,7 +16,7 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
 
-// Composition has five resources, as in DESIGN.md's render budget.
+// Composition has five resources.
 const Composition = `apiVersion: typekro.dev/v1alpha1
 kind: Composition
 metadata:

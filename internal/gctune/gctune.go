@@ -18,7 +18,7 @@ func init() {
 		debug.SetGCPercent(400)
 	}
 	// At GOGC=400 the heap grows to five times what is live; a soft limit
-	// keeps a 10,000-instance render under its 400 MB budget (DESIGN.md §9)
+	// keeps a 10,000-instance render under its 400 MB budget (scripts/bench.sh)
 	// by collecting more often near it. Above it the runtime caps the
 	// collector's share of CPU, so a larger render slows down rather than
 	// fails. An explicit GOMEMLIMIT still wins.
