@@ -3,17 +3,11 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 
 	"github.com/typekro/kubectl-typekro/internal/cli"
+	_ "github.com/typekro/kubectl-typekro/internal/gctune" // GOGC and memory limit, set before most packages' init
 )
 
 func main() {
-	// A short-lived CLI that builds many small objects spends a third of a
-	// large render in the garbage collector at the default GOGC=100; trading
-	// memory for it is right here. An explicit GOGC still wins.
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(400)
-	}
 	os.Exit(cli.Execute(os.Args[1:]))
 }

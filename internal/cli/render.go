@@ -152,6 +152,11 @@ func (o *renderOptions) Run() error {
 	if err != nil {
 		return err
 	}
+	// The common case streams (each object encoded as it is rendered);
+	// observed state and --status need the objects themselves.
+	if o.Mode == render.ModeDirect && o.OutputDir == "" && o.Output == "yaml" && o.gitops.Target != render.TargetArgoCD && len(o.Observed) == 0 && !o.Status {
+		return renderDirectYAML(res, direct.Options{AllowPending: o.AllowPending}, o.streams.Out, o.streams.ErrOut)
+	}
 	objs := render.KroObjects(res)
 	if o.Mode == render.ModeDirect {
 		var obs *live.Offline

@@ -142,11 +142,12 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 		}
 	}
 	unread := unreadDocs(set, opts.LoadErrors)
-	for _, doc := range set.Others {
+	checked := checkInstances(set.Others, byGVK, opts.Namespace)
+	for i, doc := range set.Others {
 		gvk := doc.GVK()
 		switch {
 		case byGVK[gvk] != nil:
-			inst, ierrs := checkInstance(doc, byGVK[gvk], opts.Namespace)
+			inst, ierrs := checked[i].inst, checked[i].errs
 			errs = append(errs, ierrs...)
 			if inst != nil {
 				res.Instances = append(res.Instances, inst)
@@ -170,6 +171,37 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+type checkedInstance struct {
+	inst *Instance
+	errs composition.Errors
+}
+
+// checkInstances checks the documents that are instances of a definition
+// on every core (each check is independent and most of a large render's
+// compile time), indexed like docs so errors keep their input order.
+func checkInstances(docs []*composition.Document, byGVK map[schema.GroupVersionKind]*Definition, namespace string) []checkedInstance {
+	out := make([]checkedInstance, len(docs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range goruntime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i].inst, out[i].errs = checkInstance(docs[i], byGVK[docs[i].GVK()], namespace)
+			}
+		}()
+	}
+	for i, doc := range docs {
+		if byGVK[doc.GVK()] != nil {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	return out
 }
 
 // buildDefinitions builds every RGD, in an order where a definition whose

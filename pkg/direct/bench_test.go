@@ -1,6 +1,8 @@
 package direct_test
 
 import (
+	"io"
+	"strconv"
 	"testing"
 
 	"github.com/typekro/kubectl-typekro/internal/benchinputs"
@@ -26,5 +28,30 @@ func BenchmarkRenderDirect1000(b *testing.B) {
 		if _, err := render.YAML(render.Unstructured(direct.Objects(res, r))); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRenderDirectFleet is issue 13's direct-mode budget minus process
+// start: n instances of the 4-resource fleet composition (an Ingress behind
+// includeWhen on every third), rendered and encoded as `render --mode direct`
+// does (RenderYAML; before issue 13 it was Render, Objects and render.YAML).
+func BenchmarkRenderDirectFleet(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			dir := benchinputs.FleetDir(b, n)
+			for b.Loop() {
+				res := benchinputs.Compile(b, dir)
+				e, err := direct.RenderYAML(res, direct.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(e.Docs) != benchinputs.FleetObjects(n) {
+					b.Fatalf("%d documents, want %d", len(e.Docs), benchinputs.FleetObjects(n))
+				}
+				if _, err := e.WriteTo(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -35,23 +35,27 @@ func TestObjectsNeedOneOwner(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, err := direct.Render(compileDir(t, dir), direct.Options{})
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
+			// Render, and the streaming render of `render --mode direct`.
+			_, rerr := direct.Render(compileDir(t, dir), direct.Options{})
+			_, yerr := direct.RenderYAML(compileDir(t, dir), direct.Options{})
+			for _, err := range []error{rerr, yerr} {
+				if len(tc.want) == 0 {
+					if err != nil {
+						t.Fatalf("unexpected error: %v", err)
+					}
+					continue
 				}
-				return
-			}
-			if err == nil {
-				t.Fatal("rendered twice-owned objects without an error")
-			}
-			lines := strings.Split(err.Error(), "\n")
-			if len(lines) != len(tc.want) {
-				t.Fatalf("got %d error(s), want %d:\n%v", len(lines), len(tc.want), err)
-			}
-			for i, w := range tc.want {
-				if !strings.Contains(lines[i], w) {
-					t.Errorf("error %d:\n got %s\nwant it to contain %s", i, lines[i], w)
+				if err == nil {
+					t.Fatal("rendered twice-owned objects without an error")
+				}
+				lines := strings.Split(err.Error(), "\n")
+				if len(lines) != len(tc.want) {
+					t.Fatalf("got %d error(s), want %d:\n%v", len(lines), len(tc.want), err)
+				}
+				for i, w := range tc.want {
+					if !strings.Contains(lines[i], w) {
+						t.Errorf("error %d:\n got %s\nwant it to contain %s", i, lines[i], w)
+					}
 				}
 			}
 		})

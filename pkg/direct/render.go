@@ -7,6 +7,7 @@ package direct
 
 import (
 	"fmt"
+	"maps"
 	goruntime "runtime"
 	"sort"
 	"strconv"
@@ -86,31 +87,25 @@ type Result struct {
 
 // Render computes every instance's resources offline.
 func Render(res *compile.Result, opts Options) (*Result, error) {
-	// Instances are independent: render them on every core, then merge in
-	// input order so the output stays deterministic.
-	results := make([]*Result, len(res.Instances))
-	errs := make([]error, len(res.Instances))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < goruntime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = renderRecovering(res.Instances[i], opts.Observer)
-			}
-		}()
-	}
-	for i := range res.Instances {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	out := &Result{}
-	for i, r := range results {
-		if errs[i] != nil {
-			return nil, errs[i]
+	sh := newShared(opts.Observer)
+	results, err := forEachInstance(res, func(inst *compile.Instance) (*Result, error) {
+		r, err := renderRecovering(inst, sh)
+		if err != nil {
+			return nil, err
 		}
+		// The rendered objects may share maps with the instance and with
+		// each other (an expression's value is the instance's own map);
+		// callers that change them (apply) get objects of their own.
+		for i := range r.Resources {
+			r.Resources[i].Object = r.Resources[i].Object.DeepCopy()
+		}
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{}
+	for _, r := range results {
 		out.Resources = append(out.Resources, r.Resources...)
 		out.Pending = append(out.Pending, r.Pending...)
 		out.Skipped = append(out.Skipped, r.Skipped...)
@@ -124,16 +119,46 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 	return out, nil
 }
 
+// forEachInstance runs fn on every instance, on every core, and returns its
+// results in input order so the output stays deterministic; the first error
+// in input order wins.
+func forEachInstance[T any](res *compile.Result, fn func(*compile.Instance) (T, error)) ([]T, error) {
+	results := make([]T, len(res.Instances))
+	errs := make([]error, len(res.Instances))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range goruntime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = fn(res.Instances[i])
+			}
+		}()
+	}
+	for i := range res.Instances {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
 // renderRecovering turns a crash inside KRO's runtime on some instance into
 // an error naming it: a panic in a worker goroutine would otherwise end the
 // process with a stack trace.
-func renderRecovering(inst *compile.Instance, obs Observer) (r *Result, err error) {
+func renderRecovering(inst *compile.Instance, sh *shared) (r *Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, fmt.Errorf("%s: internal error while rendering this instance: %v", inst.Doc.File+": "+inst.Doc.Ref(), p)
 		}
 	}()
-	return renderInstance(inst, 0, obs)
+	return renderInstance(inst, 0, sh)
 }
 
 // Objects lays a direct render out for the writers: CRDs and plain
@@ -158,18 +183,28 @@ func Objects(res *compile.Result, r *Result) []render.Object {
 // references to fields only the server fills in are reported as pending.
 // readyWhen gates deployment, not content, so it is not evaluated here.
 func RenderInstance(inst *compile.Instance) (*Result, error) {
-	return renderInstance(inst, 0, nil)
+	r, err := renderInstance(inst, 0, newShared(nil))
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Resources {
+		r.Resources[i].Object = r.Resources[i].Object.DeepCopy()
+	}
+	return r, nil
 }
 
 // MaxNesting bounds how deep instances may create instances of other
 // definitions.
 const MaxNesting = 10
 
-func renderInstance(inst *compile.Instance, depth int, obs Observer) (*Result, error) {
+// renderInstance's objects are decorated shallow copies of what the
+// runtime computed: they may share maps with the instance and each other.
+func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, error) {
 	if depth > MaxNesting {
 		return nil, fmt.Errorf("%s: instances nested more than %d deep", InstanceRef(inst.Object), MaxNesting)
 	}
-	g := withoutReadiness(inst.Definition.Graph)
+	c := sh.content(inst.Definition)
+	g, schemas := c.instanceGraph()
 	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", InstanceRef(inst.Object), err)
@@ -195,7 +230,7 @@ func renderInstance(inst *compile.Instance, depth int, obs Observer) (*Result, e
 			continue
 		}
 		if n.Spec.Meta.Type == graph.NodeTypeExternal || n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
-			if live, ok, err := observeExternal(obs, inst, n); err != nil {
+			if live, ok, err := observeExternal(sh.observer, inst, n); err != nil {
 				return nil, NodeError(ref, n, err)
 			} else if ok {
 				observed[id] = live
@@ -227,7 +262,7 @@ func renderInstance(inst *compile.Instance, depth int, obs Observer) (*Result, e
 				if err != nil {
 					return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
 				}
-				r, err := renderInstance(ci, depth+1, obs)
+				r, err := renderInstance(ci, depth+1, sh)
 				if err != nil {
 					return nil, err
 				}
@@ -236,12 +271,15 @@ func renderInstance(inst *compile.Instance, depth int, obs Observer) (*Result, e
 				out.Skipped = append(out.Skipped, r.Skipped...)
 			}
 			observed[id] = desired
+			c.narrow(schemas, id, desired)
 			n.SetObserved(desired)
 			continue
 		}
 		objs := make([]*unstructured.Unstructured, len(desired))
 		for i, d := range desired {
-			objs[i] = d.DeepCopy()
+			// The runtime keeps d as the node's observed state, which later
+			// expressions read: labels go on a copy of the maps they change.
+			objs[i] = withOwnMetadata(d)
 			Decorate(objs[i], inst.Object, n, i, len(desired))
 			if err := checkName(inst, id, objs[i]); err != nil {
 				return nil, err
@@ -251,14 +289,50 @@ func renderInstance(inst *compile.Instance, depth int, obs Observer) (*Result, e
 			}
 			out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
 		}
-		fed, err := feed(obs, inst, n, desired)
+		// Later nodes read the observed object where --observed has one.
+		fed, err := feed(sh.observer, inst, n, desired)
 		if err != nil {
 			return nil, NodeError(ref, n, err)
 		}
 		observed[id] = fed
+		c.narrow(schemas, id, fed)
 		n.SetObserved(fed)
 	}
 	return out, nil
+}
+
+// shared is what the instances of one render share, per definition (see
+// content), built once instead of once per instance.
+type shared struct {
+	mu       sync.Mutex
+	contents map[*compile.Definition]*content
+	// observer supplies live objects (render --observed); nil offline.
+	observer Observer
+}
+
+func newShared(obs Observer) *shared {
+	return &shared{contents: map[*compile.Definition]*content{}, observer: obs}
+}
+
+func (sh *shared) content(d *compile.Definition) *content {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c := sh.contents[d]
+	if c == nil {
+		c = newContent(d.Graph)
+		sh.contents[d] = c
+	}
+	return c
+}
+
+// withOwnMetadata copies u's top-level and metadata maps, the ones
+// Decorate changes, and shares everything else.
+func withOwnMetadata(u *unstructured.Unstructured) *unstructured.Unstructured {
+	obj := maps.Clone(u.Object)
+	if m, ok := obj["metadata"].(map[string]any); ok {
+		obj["metadata"] = maps.Clone(m)
+	}
+	return &unstructured.Unstructured{Object: obj}
 }
 
 // withoutReadiness copies a graph with every readyWhen removed.

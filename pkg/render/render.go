@@ -79,16 +79,40 @@ func ResourceRole(u *unstructured.Unstructured) Role {
 // Sort orders objects by role, then kind, namespace and name, so the same
 // inputs always give the same bytes.
 func Sort(objs []Object) {
+	// Keys are computed once, not per comparison: with tens of thousands of
+	// objects the comparisons dominated the sort.
+	keyed := make([]Keyed[Object], len(objs))
+	for i, o := range objs {
+		keyed[i] = Keyed[Object]{Role: o.Role, Key: Key(o.Object), Value: o}
+	}
+	SortKeyed(keyed)
+	for i := range keyed {
+		objs[i] = keyed[i].Value
+	}
+}
+
+// Keyed is a value with the role and Key of the object it stands for, so
+// that what an object became (its encoded document) sorts like Sort
+// sorts the object.
+type Keyed[T any] struct {
+	Role  Role
+	Key   string
+	Value T
+}
+
+// SortKeyed orders like Sort, stably.
+func SortKeyed[T any](objs []Keyed[T]) {
 	sort.SliceStable(objs, func(i, j int) bool {
-		a, b := objs[i], objs[j]
-		if a.Role != b.Role {
-			return a.Role < b.Role
+		if objs[i].Role != objs[j].Role {
+			return objs[i].Role < objs[j].Role
 		}
-		return key(a.Object) < key(b.Object)
+		return objs[i].Key < objs[j].Key
 	})
 }
 
-func key(u *unstructured.Unstructured) string {
+// Key is the part of an object's place in the output after its role:
+// group kind, namespace, name.
+func Key(u *unstructured.Unstructured) string {
 	return strings.Join([]string{u.GroupVersionKind().GroupKind().String(), u.GetNamespace(), u.GetName()}, "\x00")
 }
 

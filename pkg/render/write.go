@@ -29,22 +29,54 @@ func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(objs); i += workers {
-				docs[i], errs[i] = yamlv2.Marshal(objs[i].Object)
+				docs[i], errs[i] = marshalYAML(objs[i].Object)
 			}
 		}()
 	}
 	wg.Wait()
-	var buf bytes.Buffer
 	for i, o := range objs {
 		if errs[i] != nil {
-			return nil, fmt.Errorf("%s/%s: %w", o.GetKind(), o.GetName(), errs[i])
+			return nil, encodeError(o, errs[i])
 		}
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		buf.Write(docs[i])
 	}
-	return buf.Bytes(), nil
+	return JoinYAML(docs), nil
+}
+
+// EncodeYAML encodes one object as YAML writes it in a stream.
+func EncodeYAML(u *unstructured.Unstructured) ([]byte, error) {
+	b, err := marshalYAML(u.Object)
+	if err != nil {
+		return nil, encodeError(u, err)
+	}
+	return b, nil
+}
+
+// marshalYAML is yamlv2.Marshal, by fastYAML where it can.
+func marshalYAML(obj map[string]any) ([]byte, error) {
+	if b, ok := fastYAML(obj); ok {
+		return b, nil
+	}
+	return yamlv2.Marshal(obj)
+}
+
+func encodeError(u *unstructured.Unstructured, err error) error {
+	return fmt.Errorf("%s/%s: %w", u.GetKind(), u.GetName(), err)
+}
+
+// JoinYAML joins encoded documents into a stream.
+func JoinYAML(docs [][]byte) []byte {
+	n := 0
+	for _, d := range docs {
+		n += len(d) + 4
+	}
+	buf := make([]byte, 0, n)
+	for i, d := range docs {
+		if i > 0 {
+			buf = append(buf, "---\n"...)
+		}
+		buf = append(buf, d...)
+	}
+	return buf
 }
 
 // JSON encodes objects as a v1 List, the way kubectl prints several objects.
