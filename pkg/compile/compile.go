@@ -20,6 +20,7 @@ import (
 	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	sigsjson "sigs.k8s.io/json"
 
+	"github.com/typekro/kubectl-typekro/internal/parallel"
 	"github.com/typekro/kubectl-typekro/pkg/celexpr"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/schemas"
@@ -183,24 +184,11 @@ type checkedInstance struct {
 // compile time), indexed like docs so errors keep their input order.
 func checkInstances(docs []*composition.Document, byGVK map[schema.GroupVersionKind]*Definition, namespace string) []checkedInstance {
 	out := make([]checkedInstance, len(docs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range goruntime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i].inst, out[i].errs = checkInstance(docs[i], byGVK[docs[i].GVK()], namespace)
-			}
-		}()
-	}
-	for i, doc := range docs {
-		if byGVK[doc.GVK()] != nil {
-			next <- i
+	parallel.Each(len(docs), func(i int) {
+		if def := byGVK[docs[i].GVK()]; def != nil {
+			out[i].inst, out[i].errs = checkInstance(docs[i], def, namespace)
 		}
-	}
-	close(next)
-	wg.Wait()
+	})
 	return out
 }
 

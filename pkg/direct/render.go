@@ -8,7 +8,6 @@ package direct
 import (
 	"fmt"
 	"maps"
-	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/typekro/kubectl-typekro/internal/parallel"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
@@ -125,22 +125,9 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 func forEachInstance[T any](res *compile.Result, fn func(*compile.Instance) (T, error)) ([]T, error) {
 	results := make([]T, len(res.Instances))
 	errs := make([]error, len(res.Instances))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range goruntime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = fn(res.Instances[i])
-			}
-		}()
-	}
-	for i := range res.Instances {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.Each(len(res.Instances), func(i int) {
+		results[i], errs[i] = fn(res.Instances[i])
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
