@@ -81,14 +81,9 @@ func TestFluxControllersWalkthrough(t *testing.T) {
 	c := requireFlux(t)
 	ns := e2eutil.Namespace(t)
 	repo := newServedRepo(t)
-	bin := e2eutil.TypekroBin(t)
 	run := func(want int, args ...string) e2eutil.Result {
 		t.Helper()
-		r := e2eutil.Run(t, e2eutil.Cmd{Bin: bin, Args: args, Dir: repo.Dir})
-		if r.ExitCode != want {
-			t.Fatalf("kubectl typekro %s: exit %d, want %d\n%s%s", strings.Join(args, " "), r.ExitCode, want, r.Stdout, r.Stderr)
-		}
-		return r
+		return typekroIn(t, repo.Dir, want, args...)
 	}
 	// The walkthrough's commands (README "Flux"), with the test's
 	// GitRepository as source and the test namespace for the instances.
@@ -355,14 +350,9 @@ func TestFluxControllersSubstitution(t *testing.T) {
 	c := requireFlux(t)
 	ns := e2eutil.Namespace(t)
 	repo := newServedRepo(t)
-	bin := e2eutil.TypekroBin(t)
 	run := func(want int, args ...string) e2eutil.Result {
 		t.Helper()
-		r := e2eutil.Run(t, e2eutil.Cmd{Bin: bin, Args: args, Dir: repo.Dir})
-		if r.ExitCode != want {
-			t.Fatalf("kubectl typekro %s: exit %d, want %d\n%s%s", strings.Join(args, " "), r.ExitCode, want, r.Stdout, r.Stderr)
-		}
-		return r
+		return typekroIn(t, repo.Dir, want, args...)
 	}
 	const out = "clusters/e2e-subst/flux-subst"
 	render := []string{"render", "--target", "flux", "--flux-source", "e2e-flux-subst", "-n", ns, "--output-dir", out, "apps/flux-subst"}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/typekro/kubectl-typekro/e2e/e2eutil"
 )
@@ -192,12 +193,10 @@ func deleteFluxObject(t *testing.T, c *e2eutil.ClientSet, o fluxObject) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	mapping, err := c.Mapper.RESTMapping(o.gvk.GroupKind(), o.gvk.Version)
-	if err != nil {
-		t.Errorf("cleanup: map %s: %v", o.gvk, err)
+	ri := fluxResource(t, c, o)
+	if ri == nil {
 		return
 	}
-	ri := c.Dynamic.Resource(mapping.Resource).Namespace(fluxNamespace)
 	if err := ri.Delete(ctx, o.name, metav1.DeleteOptions{}); err != nil {
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("cleanup: delete %s %s: %v", o.gvk.Kind, o.name, err)
@@ -213,12 +212,10 @@ func waitFluxGoneAtEnd(t *testing.T, c *e2eutil.ClientSet, o fluxObject) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	mapping, err := c.Mapper.RESTMapping(o.gvk.GroupKind(), o.gvk.Version)
-	if err != nil {
-		t.Errorf("cleanup: map %s: %v", o.gvk, err)
+	ri := fluxResource(t, c, o)
+	if ri == nil {
 		return
 	}
-	ri := c.Dynamic.Resource(mapping.Resource).Namespace(fluxNamespace)
 	for {
 		if _, err := ri.Get(ctx, o.name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			return
@@ -295,4 +292,27 @@ func waitRGDGoneAtEnd(t *testing.T, c *e2eutil.ClientSet, name, crd string) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// fluxResource is the client of a Flux object's kind in fluxNamespace; nil
+// (and an error reported) when the kind is not served.
+func fluxResource(t *testing.T, c *e2eutil.ClientSet, o fluxObject) dynamic.ResourceInterface {
+	t.Helper()
+	mapping, err := c.Mapper.RESTMapping(o.gvk.GroupKind(), o.gvk.Version)
+	if err != nil {
+		t.Errorf("cleanup: map %s: %v", o.gvk, err)
+		return nil
+	}
+	return c.Dynamic.Resource(mapping.Resource).Namespace(fluxNamespace)
+}
+
+// typekroIn runs the typekro binary under test in dir and fails the test
+// unless it exits with want.
+func typekroIn(t *testing.T, dir string, want int, args ...string) e2eutil.Result {
+	t.Helper()
+	r := e2eutil.Run(t, e2eutil.Cmd{Bin: e2eutil.TypekroBin(t), Args: args, Dir: dir})
+	if r.ExitCode != want {
+		t.Fatalf("kubectl typekro %s: exit %d, want %d\n%s%s", strings.Join(args, " "), r.ExitCode, want, r.Stdout, r.Stderr)
+	}
+	return r
 }
