@@ -41,7 +41,7 @@ func observeExternal(obs Observer, inst *compile.Instance, n *runtime.Node) (liv
 	if n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
 		return got, true, nil // selecting nothing is an answer too, as in KRO
 	}
-	live = present(got)
+	live = Present(got)
 	if len(live) == 0 || len(live) != len(desired) {
 		return nil, false, nil
 	}
@@ -69,7 +69,8 @@ func feed(obs Observer, inst *compile.Instance, n *runtime.Node, desired []*unst
 	return out, nil
 }
 
-func present(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+// Present returns objs without the nil entries (objects not found).
+func Present(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, o := range objs {
 		if o != nil {
