@@ -2,7 +2,7 @@ package direct_test
 
 import (
 	"errors"
-	"flag"
+	"github.com/typekro/kubectl-typekro/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +14,6 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // compileDir loads and compiles dir with instances defaulting to namespace
 // default; opts may change the rest (e.g. the CEL cost limit).
@@ -87,20 +85,7 @@ func TestGoldenExamples(t *testing.T) {
 				head.WriteString("# skipped (includeWhen): " + s + "\n")
 			}
 			got := append([]byte(head.String()), y...)
-			path := filepath.Join("testdata", "golden", name+".yaml")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/direct -update)", err)
-			}
-			if string(want) != string(got) {
-				t.Errorf("%s differs from the render (run go test ./pkg/direct -update and review the diff)", path)
-			}
+			golden.Assert(t, filepath.Join("testdata", "golden", name+".yaml"), got)
 			// Deterministic: a second render gives the same bytes.
 			r2, err := direct.Render(compileDir(t, dir), direct.Options{AllowPending: true})
 			if err != nil {

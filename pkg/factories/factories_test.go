@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
+	"github.com/typekro/kubectl-typekro/internal/golden"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,8 +20,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/<kind>/*.out.yaml golden files")
 
 // typed maps each factory to the API type its literal output must strictly
 // decode into (unknown or mistyped fields fail).
@@ -88,19 +86,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/factories -update)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s mismatch (run -update to accept)\n--- got\n%s\n--- want\n%s", golden, out, want)
-			}
+			golden.Assert(t, strings.TrimSuffix(in, ".in.yaml")+".out.yaml", out)
 
 			// JSON-style decoding (float64 numbers) must give the same manifest.
 			var cfgJSON map[string]any

@@ -2,6 +2,7 @@ package kustomize_test
 
 import (
 	"bytes"
+	"github.com/typekro/kubectl-typekro/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ import (
 func TestGolden(t *testing.T) {
 	c := frameworktestutil.ProcessorResultsChecker{
 		Processor:                func() framework.ResourceListProcessor { return &kustomize.Processor{} },
-		UpdateExpectedFromActual: os.Getenv("UPDATE_GOLDEN") == "1",
+		UpdateExpectedFromActual: golden.Update(),
 	}
 	c.Assert(t)
 	if got := len(c.TestCasesRun()); got < 6 {

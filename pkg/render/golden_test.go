@@ -2,7 +2,7 @@ package render_test
 
 import (
 	"bytes"
-	"flag"
+	"github.com/typekro/kubectl-typekro/internal/golden"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,8 +17,6 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/render"
 	"github.com/typekro/kubectl-typekro/pkg/schemas"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const examplesDir = "../../examples"
 
@@ -69,22 +67,7 @@ func TestGoldenExamples(t *testing.T) {
 			if !bytes.Equal(got, again) {
 				t.Fatal("two renders of the same input differ")
 			}
-			golden := filepath.Join("testdata", "golden", ex+".yaml")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/render -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("render of %s differs from %s (run go test ./pkg/render -update and review the diff)", ex, golden)
-			}
+			golden.Assert(t, filepath.Join("testdata", "golden", ex+".yaml"), got)
 		})
 	}
 }

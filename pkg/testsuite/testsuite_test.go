@@ -2,7 +2,7 @@ package testsuite_test
 
 import (
 	"bytes"
-	"flag"
+	"github.com/typekro/kubectl-typekro/internal/golden"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,8 +12,6 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/testsuite"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func runner() *testsuite.Runner {
 	return &testsuite.Runner{Reader: composition.NewReader("", nil)}
@@ -31,24 +29,6 @@ func runDir(t testing.TB, dir string) []*testsuite.Result {
 		t.Fatal(err)
 	}
 	return results
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 // TestReports runs the passing and the failing suite and compares every
@@ -82,7 +62,7 @@ func TestReports(t *testing.T) {
 				if err := f.write(&b, results); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Base(tc.dir)+"."+f.ext, b.Bytes())
+				golden.Assert(t, filepath.Join("testdata", "golden", filepath.Base(tc.dir)+"."+f.ext), b.Bytes())
 			}
 		})
 	}
