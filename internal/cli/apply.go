@@ -30,7 +30,7 @@ type applyOptions struct {
 	Mode            string
 	// AllowBreaking is --allow-breaking-changes (kro mode).
 	AllowBreaking bool
-	direct        directApplyFlags
+	direct        pruneFlags
 }
 
 func newApplyCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -73,7 +73,8 @@ holds only the instances' status, and the change set moves to stderr.
 		Example: `  kubectl typekro apply examples/webapp --create-namespace
   kubectl typekro apply examples/webapp --dry-run=server
   kubectl typekro apply apps/ -n staging --timeout 2m -o yaml
-  kubectl typekro apply apps/ --force-conflicts`,
+  kubectl typekro apply apps/ --force-conflicts
+  kubectl typekro apply apps/ --prune --applyset=apps -n platform`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if o.Paths, err = o.paths(args); err != nil {
@@ -119,8 +120,8 @@ func (o *applyOptions) Validate() error {
 	if o.AllowBreaking && o.Mode != render.ModeKro {
 		return Usage(fmt.Errorf("--allow-breaking-changes needs --mode kro: direct mode has no CRDs"))
 	}
-	if o.direct.Prune && o.Mode != render.ModeDirect {
-		return Usage(fmt.Errorf("--prune needs --mode direct"))
+	if err := o.direct.validate(o.Mode); err != nil {
+		return err
 	}
 	if o.Timeout < 0 {
 		return Usage(fmt.Errorf("--timeout must not be negative"))
@@ -155,13 +156,22 @@ func (o *applyOptions) Run() error {
 		}
 		return deployError(err)
 	}
-	start := time.Now()
-	res, err := e.Apply(ctx, set, deploy.ApplyOptions{
+	opts := deploy.ApplyOptions{
 		Force:            o.ForceConflicts,
 		DryRun:           o.DryRun == "server",
 		CreateNamespaces: o.CreateNamespace,
 		Wait:             o.Wait,
-	})
+		Prune:            o.direct.Prune,
+	}
+	if o.direct.ApplySet != "" {
+		ref, err := deploy.ParseApplySet(o.direct.ApplySet, e.DefaultNamespace)
+		if err != nil {
+			return Usage(err)
+		}
+		opts.ApplySet = &ref
+	}
+	start := time.Now()
+	res, err := e.Apply(ctx, set, opts)
 	if err != nil {
 		if len(res.Instances) > 0 {
 			_ = o.printStatus(res)

@@ -20,13 +20,33 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
-// directApplyFlags are apply's direct-mode flags.
-type directApplyFlags struct {
-	Prune bool
+// pruneFlags are apply's --prune and --applyset.
+type pruneFlags struct {
+	Prune    bool
+	ApplySet string
 }
 
-func (f *directApplyFlags) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&f.Prune, "prune", false, "with --mode direct: delete resources an earlier apply created that the composition no longer renders (tracked by an ApplySet parent configmap typekro-<kind>-<name>)")
+func (f *pruneFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.Prune, "prune", false, "delete what an earlier apply created that the inputs no longer contain, after the rest is applied. kro mode: the members of --applyset; direct mode: each instance's resources its composition no longer renders (tracked by an ApplySet parent configmap typekro-<kind>-<name>)")
+	fs.StringVar(&f.ApplySet, "applyset", "", "kro mode, with --prune: the apply set's parent, NAME or secret/NAME (default kind) or configmap/NAME in the namespace of -n; every applied object is labelled applyset.kubernetes.io/part-of=<id> (kubectl's --applyset)")
+}
+
+// validate checks the flags against the mode.
+func (f *pruneFlags) validate(mode string) error {
+	switch {
+	case f.ApplySet != "" && mode != render.ModeKro:
+		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
+	case f.ApplySet != "" && !f.Prune:
+		return Usage(fmt.Errorf("--applyset needs --prune (as in kubectl)"))
+	case f.Prune && mode == render.ModeKro && f.ApplySet == "":
+		return Usage(fmt.Errorf("--prune in kro mode needs --applyset NAME: the set whose members the inputs no longer contain are deleted"))
+	}
+	if f.ApplySet != "" {
+		if _, err := deploy.ParseApplySet(f.ApplySet, ""); err != nil {
+			return Usage(err)
+		}
+	}
+	return nil
 }
 
 func newDeployer(e *deploy.Engine, fieldManager string, o, p interface{ Write([]byte) (int, error) }) *live.Deployer {

@@ -8,6 +8,8 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
@@ -25,6 +27,12 @@ type ApplyOptions struct {
 	// Wait waits for instances to be ACTIVE and Ready. RGDs are always
 	// waited for: their instances cannot be applied before KRO serves the kind.
 	Wait bool
+	// ApplySet, when set, makes every object a member of that apply set
+	// (labels and parent written as kubectl's --applyset does).
+	ApplySet *ApplySetRef
+	// Prune deletes the set's members the inputs no longer contain, after
+	// everything else is applied (and waited for). Needs ApplySet.
+	Prune bool
 }
 
 // ApplyResult is what Apply did.
@@ -59,18 +67,48 @@ type ApplyResult struct {
 // objects and instances (wait ACTIVE + Ready when o.Wait).
 func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{Changes: ssa.NewChangeSet()}
+	var as *applySet
+	if o.ApplySet != nil {
+		var err error
+		if as, err = e.openApplySet(ctx, *o.ApplySet); err != nil {
+			return res, fmt.Errorf("nothing was written: %w", err)
+		}
+		set = as.label(set)
+	}
 	p, err := e.prepare(ctx, set, planOptions{Force: o.Force, CreateNamespaces: o.CreateNamespaces})
 	if err != nil {
 		return res, fmt.Errorf("nothing was written: %w", err)
 	}
+	if as != nil {
+		as.scope(p.items)
+	}
 	if o.DryRun {
-		return e.dryRunResult(p, res), nil
+		e.dryRunResult(p, res)
+		if as != nil && o.Prune {
+			return res, e.prune(ctx, as, liveUIDs(p.items), true, res)
+		}
+		return res, nil
+	}
+	// The ApplySet parent records the union of the old and new scope before
+	// any member is written, so an interrupted apply leaves no member where
+	// a later prune would not look; only when this apply creates the
+	// parent's namespace does it wait for stage 1.
+	parentLater := as != nil && p.createsNamespace(as.ref.Namespace)
+	if as != nil && !parentLater {
+		if err := e.writeParent(ctx, as, as.kinds.Union(as.prevKinds), as.ns.Union(as.prevNS)); err != nil {
+			return res, err
+		}
 	}
 
 	// Stage 1: CRDs and namespaces.
 	defs := append(append([]*item{}, p.namespaces...), p.byRole(render.RoleCRD, render.RoleNamespace)...)
 	if err := e.write(ctx, defs, o.Force, res); err != nil {
 		return res, err
+	}
+	if parentLater {
+		if err := e.writeParent(ctx, as, as.kinds.Union(as.prevKinds), as.ns.Union(as.prevNS)); err != nil {
+			return res, err
+		}
 	}
 	var targets []readiness.Target
 	var fresh []string // group/versions made servable by this apply
@@ -148,19 +186,36 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 				res.Instances = append(res.Instances, it.Live)
 			}
 		}
-		return res, nil
-	}
-	targets = targets[:0]
-	for _, it := range instances {
-		targets = append(targets, waitTarget(it, "ACTIVE", readiness.Instance))
-	}
-	outcomes, err := e.waiter().Wait(ctx, targets)
-	for _, oc := range outcomes {
-		if oc.Object != nil {
-			res.Instances = append(res.Instances, oc.Object)
+	} else {
+		targets = targets[:0]
+		for _, it := range instances {
+			targets = append(targets, waitTarget(it, "ACTIVE", readiness.Instance))
+		}
+		outcomes, err := e.waiter().Wait(ctx, targets)
+		for _, oc := range outcomes {
+			if oc.Object != nil {
+				res.Instances = append(res.Instances, oc.Object)
+			}
+		}
+		if err != nil {
+			return res, err
 		}
 	}
-	return res, err
+	if as != nil && o.Prune {
+		return res, e.prune(ctx, as, liveUIDs(p.items), false, res)
+	}
+	return res, nil
+}
+
+// liveUIDs are the UIDs of the items as last read or written.
+func liveUIDs(items []*item) sets.Set[types.UID] {
+	out := sets.New[types.UID]()
+	for _, it := range items {
+		if it.Live != nil {
+			out.Insert(it.Live.GetUID())
+		}
+	}
+	return out
 }
 
 // redryRun dry-runs deferred items now that their kind and namespace
@@ -206,11 +261,14 @@ func (e *Engine) write(ctx context.Context, items []*item, force bool, res *Appl
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := e.Client.Apply(ctx, &it.Object, false, force); err != nil {
+			out, err := e.Client.Apply(ctx, &it.Object, false, force)
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, client.ApplyError(err, it.Obj).Error())
 				mu.Unlock()
+				return
 			}
+			it.Live = out
 		}()
 	}
 	wg.Wait()

@@ -108,6 +108,16 @@ func (p *plan) byRole(roles ...render.Role) []*item {
 	return out
 }
 
+// createsNamespace reports whether the plan creates namespace ns.
+func (p *plan) createsNamespace(ns string) bool {
+	for _, it := range append(append([]*item{}, p.namespaces...), p.byRole(render.RoleNamespace)...) {
+		if it.Obj.GetName() == ns && it.Live == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // planOptions are shared by apply and diff.
 type planOptions struct {
 	Force            bool
