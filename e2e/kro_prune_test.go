@@ -72,7 +72,9 @@ spec:
 	if get(t, gvk, ns, "b") == nil {
 		t.Fatal("apply without --prune deleted an instance")
 	}
-	r := typekro(t, 0, "apply", dir, "--prune", set, "-n", ns, "--dry-run=server")
+	r := typekro(t, 1, "diff", dir, set, "-n", ns)
+	mustContain(t, "diff --applyset", r.Stdout, "--- live/"+strings.ToLower(kind)+"."+group+"/b -n "+ns, "+++ /dev/null", "--- live/configmap/plain -n "+ns)
+	r = typekro(t, 0, "apply", dir, "--prune", set, "-n", ns, "--dry-run=server")
 	mustContain(t, "dry run", r.Stdout,
 		strings.ToLower(kind)+"."+group+"/b -n "+ns+" pruned (server dry run)",
 		"configmap/plain -n "+ns+" pruned (server dry run)")

@@ -25,6 +25,7 @@ type diffOptions struct {
 	ForceConflicts  bool
 	CreateNamespace bool
 	Mode            string
+	ApplySet        string
 	verbose         bool // -v 1: compatible schema changes too
 }
 
@@ -44,6 +45,9 @@ object or field that does not exist yet is shown as "pending (needs <reference>)
 of the instance's ApplySet that are no longer rendered are shown as deleted
 ("+++ /dev/null": what apply --prune would delete).
 
+In kro mode with --applyset NAME, the members of that apply set the inputs no longer contain
+are shown as deleted too (what apply --prune --applyset NAME would delete).
+
 In kro mode it first compares every RGD's generated CRD with the CRD the cluster serves,
 with KRO's own breaking-change check (as validate --against does with a git revision):
 each breaking change is printed as FILE:LINE: Kind/name: spec.field: BREAKING TYPE (detail),
@@ -55,6 +59,7 @@ Exit codes (like kubectl diff and flux diff):
   2  error: invalid input, unreadable input, server rejected an object, cluster unreachable`,
 		Example: `  kubectl typekro diff examples/webapp
   kubectl typekro diff apps/ -n staging
+  kubectl typekro diff apps/ -n platform --applyset=apps
   kubectl typekro diff --mode direct examples/webapp`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -66,6 +71,14 @@ Exit codes (like kubectl diff and flux diff):
 			}
 			if err := checkMode(o.Mode); err != nil {
 				return err
+			}
+			if o.ApplySet != "" {
+				if o.Mode != render.ModeKro {
+					return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode shows its prunes without it"))
+				}
+				if _, err := deploy.ParseApplySet(o.ApplySet, ""); err != nil {
+					return Usage(err)
+				}
 			}
 			if v, err := cmd.Flags().GetInt("v"); err == nil {
 				o.verbose = v > 0
@@ -80,6 +93,7 @@ Exit codes (like kubectl diff and flux diff):
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "dry-run as apply --force-conflicts would; without it a conflict is an error")
 	fs.BoolVar(&o.CreateNamespace, "create-namespace", false, "also show the namespaces apply --create-namespace would create")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: RGDs and instances; direct: the instances' resources apply --mode direct would write, and the ApplySet members apply --prune would delete")
+	fs.StringVar(&o.ApplySet, "applyset", "", "kro mode: also show the members of this apply set (NAME, secret/NAME or configmap/NAME) that apply --prune --applyset would delete")
 	return cmd
 }
 
@@ -117,7 +131,15 @@ func (o *diffOptions) Run() error {
 	if len(report.Breaking()) > 0 {
 		fmt.Fprintln(o.streams.ErrOut, "schema changes:", report.Summary())
 	}
-	diffs, err := e.Diff(ctx, set, deploy.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace})
+	opts := deploy.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace}
+	if o.ApplySet != "" {
+		ref, err := deploy.ParseApplySet(o.ApplySet, e.DefaultNamespace)
+		if err != nil {
+			return Usage(err)
+		}
+		opts.ApplySet = &ref
+	}
+	diffs, err := e.Diff(ctx, set, opts)
 	if err != nil {
 		return o.asError(err)
 	}

@@ -200,29 +200,41 @@ var (
 	crdGK       = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
 )
 
-// prune deletes the members of the set that this apply did not write
-// (KRO's applyset lists them by label across the recorded scope and
-// deletes each with a UID precondition), then records the current scope.
-// With dryRun it only lists them.
-func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, res *ApplyResult) error {
+// orphans are the members of the set that this apply does not write,
+// in prune order (waves, each sorted): KRO's applyset lists them by label
+// across the old and new scope.
+func (e *Engine) orphans(ctx context.Context, s *applySet, keep sets.Set[types.UID]) (*applyset.ApplySet, [][]applyset.OrphanCandidate, error) {
 	kro := applyset.New(applyset.Config{Client: e.Dynamic, RESTMapper: e.Mapper, Log: logr.Discard(), ParentNamespace: s.ref.Namespace}, s.ref.parent())
 	scope := &applyset.PruneScope{GroupKinds: s.kinds.Union(s.prevKinds), Namespaces: s.ns.Union(s.prevNS)}
-	orphans, err := kro.ListOrphans(ctx, applyset.PruneOptions{KeepUIDs: keep, Scope: scope})
+	found, err := kro.ListOrphans(ctx, applyset.PruneOptions{KeepUIDs: keep, Scope: scope})
 	if err != nil {
-		return fmt.Errorf("prune: %w", err)
+		return nil, nil, fmt.Errorf("prune: %w", err)
+	}
+	waves := make([][]applyset.OrphanCandidate, len(pruneWaves))
+	for i, inWave := range pruneWaves {
+		for _, o := range found {
+			if inWave(o.Object.GroupVersionKind().GroupKind()) {
+				waves[i] = append(waves[i], o)
+			}
+		}
+		sortOrphans(waves[i])
+	}
+	return kro, waves, nil
+}
+
+// prune deletes the orphans wave by wave, each with a UID precondition,
+// waiting for a wave to be gone before the next, then records the current
+// scope on the parent. With dryRun it only lists them.
+func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, res *ApplyResult) error {
+	kro, waves, err := e.orphans(ctx, s, keep)
+	if err != nil {
+		return err
 	}
 	suffix := ""
 	if dryRun {
 		suffix = " (server dry run)"
 	}
-	for _, inWave := range pruneWaves {
-		var wave []applyset.OrphanCandidate
-		for _, o := range orphans {
-			if inWave(o.Object.GroupVersionKind().GroupKind()) {
-				wave = append(wave, o)
-			}
-		}
-		sortOrphans(wave)
+	for _, wave := range waves {
 		var targets []readiness.Target
 		for _, o := range wave {
 			entry := prunedEntry(o.Object)

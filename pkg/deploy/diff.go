@@ -15,6 +15,8 @@ type DiffOptions struct {
 	Force bool
 	// CreateNamespaces shows the namespaces apply --create-namespace would create.
 	CreateNamespaces bool
+	// ApplySet adds the members apply --prune --applyset would delete.
+	ApplySet *ApplySetRef
 }
 
 // ObjectDiff is the difference for one object.
@@ -31,6 +33,14 @@ type ObjectDiff struct {
 // Diff compares every object with what a server-side apply would make of
 // it. Objects whose kind or namespace does not exist yet are shown as new.
 func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDiff, error) {
+	var as *applySet
+	if o.ApplySet != nil {
+		var err error
+		if as, err = e.openApplySet(ctx, *o.ApplySet); err != nil {
+			return nil, err
+		}
+		set = as.label(set)
+	}
 	// Missing namespaces never stop a diff: their objects are simply new.
 	p, err := e.prepare(ctx, set, planOptions{Force: o.Force, CreateNamespaces: true})
 	if err != nil {
@@ -81,6 +91,23 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 			d.Unified = text
 		}
 		out = append(out, d)
+	}
+	if as == nil {
+		return out, nil
+	}
+	as.scope(p.items)
+	_, waves, err := e.orphans(ctx, as, liveUIDs(p.items))
+	if err != nil {
+		return nil, err
+	}
+	for _, wave := range waves {
+		for _, o := range wave {
+			d := ObjectDiff{Subject: Subject(o.Object), Action: PrunedAction, Note: "not in the inputs: apply --prune deletes it"}
+			if d.Unified, err = client.UnifiedDiff(d.Subject, o.Object, nil); err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
