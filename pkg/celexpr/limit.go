@@ -1,7 +1,8 @@
 // Package celexpr is the one place typekro compiles, costs and evaluates
 // CEL outside KRO's graph builder: the runtime cost limit of every local
 // evaluation (templates, includeWhen, readyWhen, forEach, status,
-// conditions) and the API server's estimated cost of schema rules.
+// conditions), the API server's estimated cost of schema rules, and the
+// field references of an expression (for "pending" diagnostics).
 package celexpr
 
 import (

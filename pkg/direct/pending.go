@@ -5,12 +5,13 @@ import (
 	"strings"
 
 	krocel "github.com/kubernetes-sigs/kro/pkg/cel"
-	"github.com/kubernetes-sigs/kro/pkg/cel/ast"
 	celunstructured "github.com/kubernetes-sigs/kro/pkg/cel/unstructured"
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apiserver/pkg/cel/openapi"
+
+	"github.com/typekro/kubectl-typekro/pkg/celexpr"
 )
 
 // diagnose explains why KRO's runtime could not resolve a node offline:
@@ -94,26 +95,22 @@ func withoutStatus(obj map[string]any) map[string]any {
 // rendered objects do not have, e.g. "service.spec.clusterIP (set by the
 // server: not in the rendered Service)".
 func missingRefs(expr *krocel.Expression, observed map[string][]*unstructured.Unstructured) string {
-	env, err := krocel.DefaultEnvironment(krocel.WithResourceIDs(expr.References))
-	if err == nil {
-		ins, err := ast.NewInspectorWithEnv(env, expr.References).Inspect(expr.Original)
-		if err == nil {
-			seen := map[string]bool{}
-			var missing []string
-			for _, dep := range ins.ResourceDependencies {
-				if seen[dep.Path] {
-					continue
-				}
-				seen[dep.Path] = true
-				if objs := observed[dep.ID]; len(objs) == 1 && has(objs[0].Object, dep.Path) {
-					continue
-				}
-				missing = append(missing, dep.Path)
+	if refs, err := celexpr.FieldRefs(expr.Original, expr.References); err == nil {
+		seen := map[string]bool{}
+		var missing []string
+		for _, dep := range refs {
+			if seen[dep.Path] {
+				continue
 			}
-			if len(missing) > 0 {
-				sort.Strings(missing)
-				return strings.Join(missing, ", ") + " (set by the cluster, not by the template)"
+			seen[dep.Path] = true
+			if objs := observed[dep.ID]; len(objs) == 1 && has(objs[0].Object, dep.Path) {
+				continue
 			}
+			missing = append(missing, dep.Path)
+		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			return strings.Join(missing, ", ") + " (set by the cluster, not by the template)"
 		}
 	}
 	return "resource(s) " + strings.Join(expr.References, ", ")
