@@ -110,6 +110,19 @@ spec:
 	kubectl(t, "annotate", "configmap", "foreign-"+suffix, "-n", ns, "applyset.kubernetes.io/tooling=kubectl/v1.36")
 	r = typekro(t, 1, "apply", dir, "--prune", "--applyset=configmap/foreign-"+suffix, "-n", ns)
 	mustContain(t, "foreign parent", r.Stderr, `managed by "kubectl/v1.36"`, "nothing was written")
+
+	// A member the inputs no longer hold goes with delete --applyset, and
+	// so does the parent.
+	writeFile(t, dir, "plain.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: "+ns+"}\ndata: {k: v}\n")
+	typekro(t, 0, "apply", dir, "--prune", set, "-n", ns, "--timeout", "2m")
+	if err := os.Remove(filepath.Join(dir, "plain.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	r = typekro(t, 0, "delete", dir, set, "-n", ns, "--timeout", "2m")
+	mustContain(t, "delete --applyset", r.Stdout, "configmap/plain -n "+ns+" pruned", "secret/apps-"+suffix+" -n "+ns+" deleted")
+	if get(t, gvk, ns, "a") != nil || get(t, cm, ns, "plain") != nil || get(t, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, ns, "apps-"+suffix) != nil {
+		t.Error("delete --applyset left members or the parent")
+	}
 }
 
 // kubectl runs kubectl and fails the test unless it exits 0.

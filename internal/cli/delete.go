@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,11 +17,12 @@ type deleteOptions struct {
 	flags   *genericclioptions.ConfigFlags
 	streams genericiooptions.IOStreams
 
-	Paths   []string
-	Timeout time.Duration
-	Wait    bool
-	KeepRGD bool
-	Mode    string
+	Paths    []string
+	Timeout  time.Duration
+	Wait     bool
+	KeepRGD  bool
+	Mode     string
+	ApplySet string
 }
 
 func newDeleteCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -42,10 +44,14 @@ command. Namespaces made by apply --create-namespace are not in the inputs and s
 With --mode direct, step 1 is each instance's resources (its ApplySet, in reverse
 dependency order) and steps 2, 4 and 5 follow as above.
 Objects already gone are reported as "not found".
+With --applyset NAME (kro mode), the members of that apply set the inputs do not contain
+are deleted too, in the same order, and then its parent (kept with --keep-rgd, which keeps
+the set's RGDs and CRDs).
 
 ` + exitCodeDoc,
 		Example: `  kubectl typekro delete examples/webapp
-  kubectl typekro delete examples/webapp/instances --keep-rgd`,
+  kubectl typekro delete examples/webapp/instances --keep-rgd
+  kubectl typekro delete apps/ -n platform --applyset=apps`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if o.Paths, err = o.paths(args); err != nil {
@@ -57,6 +63,14 @@ Objects already gone are reported as "not found".
 			if err := checkMode(o.Mode); err != nil {
 				return err
 			}
+			if o.ApplySet != "" {
+				if o.Mode != render.ModeKro {
+					return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
+				}
+				if _, err := deploy.ParseApplySet(o.ApplySet, ""); err != nil {
+					return Usage(err)
+				}
+			}
 			return o.Run()
 		},
 	}
@@ -66,6 +80,7 @@ Objects already gone are reported as "not found".
 	fs.BoolVar(&o.Wait, "wait", true, "wait until every deleted object is gone (instances are always waited for before their RGDs are deleted)")
 	fs.StringVar(&o.Mode, "mode", "kro", "kro: instances, RGDs...; direct: what apply --mode direct created (its ApplySet) in reverse dependency order, then the inputs' plain objects, namespaces and CRDs")
 	fs.BoolVar(&o.KeepRGD, "keep-rgd", false, "keep the ResourceGraphDefinitions and CRDs of the inputs")
+	fs.StringVar(&o.ApplySet, "applyset", "", "kro mode: also delete the other members of this apply set (NAME, secret/NAME or configmap/NAME, as given to apply --prune --applyset), then its parent")
 	return cmd
 }
 
@@ -84,6 +99,14 @@ func (o *deleteOptions) Run() error {
 	}
 	defer cancel()
 	e.Out, e.Progress = o.streams.Out, o.streams.ErrOut
-	_, err = e.Delete(ctx, set, deploy.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait})
+	opts := deploy.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait}
+	if o.ApplySet != "" {
+		ref, err := deploy.ParseApplySet(o.ApplySet, e.DefaultNamespace)
+		if err != nil {
+			return Usage(err)
+		}
+		opts.ApplySet = &ref
+	}
+	_, err = e.Delete(ctx, set, opts)
 	return deployError(timeoutError(err, o.Timeout))
 }

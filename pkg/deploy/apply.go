@@ -85,7 +85,7 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	if o.DryRun {
 		e.dryRunResult(p, res)
 		if as != nil && o.Prune {
-			return res, e.prune(ctx, as, liveUIDs(p.items), true, res)
+			return res, e.prune(ctx, as, liveUIDs(p.items), true, res.Changes)
 		}
 		return res, nil
 	}
@@ -202,7 +202,7 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		}
 	}
 	if as != nil && o.Prune {
-		return res, e.prune(ctx, as, liveUIDs(p.items), false, res)
+		return res, e.prune(ctx, as, liveUIDs(p.items), false, res.Changes)
 	}
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fluxcd/pkg/ssa"
@@ -222,14 +223,22 @@ func (e *Engine) orphans(ctx context.Context, s *applySet, keep sets.Set[types.U
 	return kro, waves, nil
 }
 
-// prune deletes the orphans wave by wave, each with a UID precondition,
-// waiting for a wave to be gone before the next, then records the current
-// scope on the parent. With dryRun it only lists them.
-func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, res *ApplyResult) error {
+// prune deletes the orphans wave by wave, then records the current scope
+// on the parent. With dryRun it only lists them.
+func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, cs *ssa.ChangeSet) error {
 	kro, waves, err := e.orphans(ctx, s, keep)
 	if err != nil {
 		return err
 	}
+	if err := e.deleteWaves(ctx, kro, waves, dryRun, cs); err != nil || dryRun {
+		return err
+	}
+	return e.writeParent(ctx, s, s.kinds, s.ns)
+}
+
+// deleteWaves deletes members wave by wave, each with a UID precondition,
+// waiting for a wave to be gone before the next.
+func (e *Engine) deleteWaves(ctx context.Context, kro *applyset.ApplySet, waves [][]applyset.OrphanCandidate, dryRun bool, cs *ssa.ChangeSet) error {
 	suffix := ""
 	if dryRun {
 		suffix = " (server dry run)"
@@ -248,7 +257,7 @@ func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID
 				}
 				targets = append(targets, readiness.Target{GVR: o.GVR, Namespace: o.Object.GetNamespace(), Name: o.Object.GetName(), Ref: entry.Subject, Want: "deleted"})
 			}
-			res.Changes.Add(entry)
+			cs.Add(entry)
 			if e.Out != nil {
 				fmt.Fprintln(e.Out, entry.String()+suffix)
 			}
@@ -257,10 +266,44 @@ func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID
 			return fmt.Errorf("prune: %w", err)
 		}
 	}
-	if dryRun {
-		return nil
+	return nil
+}
+
+// deleteSet deletes what is left of an apply set after the inputs were
+// deleted (members the inputs no longer contain), then its parent. With
+// keepDefinitions RGDs and CRDs stay, and so does the parent recording them.
+func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions bool, cs *ssa.ChangeSet) error {
+	s, err := e.openApplySet(ctx, ref)
+	if err != nil || s.live == nil {
+		return err
 	}
-	return e.writeParent(ctx, s, s.kinds, s.ns)
+	s.kinds, s.ns = s.prevKinds, s.prevNS
+	kro, waves, err := e.orphans(ctx, s, sets.New[types.UID]())
+	if err != nil {
+		return err
+	}
+	if keepDefinitions {
+		for i := range waves {
+			waves[i] = slices.DeleteFunc(waves[i], func(o applyset.OrphanCandidate) bool {
+				gk := o.Object.GroupVersionKind().GroupKind()
+				return gk == rgdGK || gk == crdGK
+			})
+		}
+	}
+	if err := e.deleteWaves(ctx, kro, waves, false, cs); err != nil || keepDefinitions {
+		return err
+	}
+	err = e.Dynamic.Resource(ref.gvr()).Namespace(ref.Namespace).Delete(ctx, ref.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("ApplySet parent %s: %w", ref, err)
+	}
+	entry := prunedEntry(s.ref.parent())
+	entry.Action = ssa.DeletedAction
+	cs.Add(entry)
+	if e.Out != nil {
+		fmt.Fprintln(e.Out, entry.String())
+	}
+	return nil
 }
 
 func prunedEntry(u *unstructured.Unstructured) ssa.ChangeSetEntry {

@@ -166,7 +166,7 @@ func TestPruneOrderAndScope(t *testing.T) {
 		prevKinds: sets.New(schema.GroupKind{Kind: "ConfigMap"}, schema.GroupKind{Group: "example.com", Kind: "WebApp"}, rgdGK),
 		kinds:     sets.New(schema.GroupKind{Kind: "ConfigMap"}), ns: sets.New[string]()}
 	res := &ApplyResult{Changes: ssa.NewChangeSet()}
-	if err := e.prune(context.Background(), s, sets.New[types.UID]("u-kept"), false, res); err != nil {
+	if err := e.prune(context.Background(), s, sets.New[types.UID]("u-kept"), false, res.Changes); err != nil {
 		t.Fatal(err)
 	}
 	var deleted []string

@@ -19,6 +19,8 @@ type DeleteOptions struct {
 	// resources while its finalizer holds the instance, and only while the
 	// RGD still serves the kind.
 	Wait bool
+	// ApplySet also deletes the set's other members and its parent.
+	ApplySet *ApplySetRef
 }
 
 // NotFoundAction marks objects that were already gone.
@@ -84,6 +86,9 @@ func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.Ch
 				return cs, err
 			}
 		}
+	}
+	if o.ApplySet != nil {
+		return cs, e.deleteSet(ctx, *o.ApplySet, o.KeepDefinitions, cs)
 	}
 	return cs, nil
 }
