@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/bootstrap"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -54,11 +55,19 @@ Kustomization with health checks that installs KRO from Git).
 (deleting KRO's CRDs deletes them), unless --force or --keep-crds.
 
 ` + exitCodeDoc,
-		Example: `  kubectl typekro bootstrap
-  kubectl typekro bootstrap --set namespace=kro --set replicas=2 --dry-run=server
-  kubectl typekro bootstrap --render --set image=registry.example.com/kro/kro:0.9.4
-  kubectl typekro bootstrap --output-dir clusters/prod/kro --target flux
-  kubectl typekro bootstrap --uninstall --keep-crds`,
+		Example: templates.Examples(`
+		# Install KRO and wait until it is Available
+		kubectl typekro bootstrap
+
+		# Change chart values; ask the server first
+		kubectl typekro bootstrap --set namespace=kro --set replicas=2 --dry-run=server
+
+		# Print the manifests, or write a Flux tree that installs KRO from Git
+		kubectl typekro bootstrap --render --set image=registry.example.com/kro/kro:0.9.4
+		kubectl typekro bootstrap --output-dir clusters/prod/kro --target flux
+
+		# Remove KRO, keeping its CRDs (and so every RGD)
+		kubectl typekro bootstrap --uninstall --keep-crds`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(cmd); err != nil {
@@ -141,11 +150,11 @@ func (o *bootstrapOptions) Run() error {
 	in := &bootstrap.Installer{Client: e.Client, Out: o.streams.Out, Progress: o.streams.ErrOut}
 	if o.Uninstall {
 		_, err = in.Uninstall(ctx, objs, bootstrap.UninstallOptions{Force: o.Force, KeepCRDs: o.KeepCRDs})
-		return deployError(timeoutError(err, o.Timeout))
+		return deployError(timeoutError(ctx, err, o.Timeout))
 	}
 	dry := o.DryRun == "server"
 	if _, err := in.Install(ctx, objs, bootstrap.Options{DryRun: dry, Force: o.ForceConflicts}); err != nil {
-		return deployError(timeoutError(err, o.Timeout))
+		return deployError(timeoutError(ctx, err, o.Timeout))
 	}
 	if dry {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -54,17 +55,16 @@ func newFnCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fn [CONFIG [RESOURCES...]]",
 		Short: "Run as a KRM function (kustomize generator/transformer): ResourceList on stdin, rendered on stdout",
-		Long: `fn is typekro as a KRM function for kustomize and other function runners.
+		Long: templates.LongDesc(`fn is typekro as a KRM function for kustomize and other function runners.
 
 With no arguments it reads a ResourceList from stdin and writes one to stdout. Its
 functionConfig (apiVersion: typekro.dev/v1alpha1, kind: TypeKro) names what to render:
 
-  spec:
-    paths: [compositions/, instances/]   # relative to the kustomization directory
-    crds: [crds/]                        # schemas of custom kinds, not emitted
-    mode: kro                            # kro: RGDs + instances; direct: concrete resources
-    namespace: staging                   # for instances without one
-    instances: [{apiVersion: ..., kind: ..., metadata: {...}, spec: {...}}]
+    spec.paths: [compositions/, instances/]   relative to the kustomization directory
+    spec.crds: [crds/]                        schemas of custom kinds, not emitted
+    spec.mode: kro                            kro: RGDs + instances; direct: concrete resources
+    spec.namespace: staging                   for instances without one
+    spec.instances: [{apiVersion: ..., kind: ..., metadata: {...}, spec: {...}}]
 
 As a generator it emits what spec.paths and spec.instances render to; as a transformer
 it also replaces the Compositions, ResourceGraphDefinitions, CRDs and instances found
@@ -80,11 +80,13 @@ kustomize has no --enable-exec: it silently skips the function (or fails with "e
 plugins disabled"), and so does kubectl apply -k. Use the standalone kustomize binary.
 
 With arguments (standalone): CONFIG is the functionConfig file, RESOURCES are YAML files
-("-" for stdin), and the output is a plain YAML stream (nothing on error).
+("-" for stdin), and the output is a plain YAML stream (nothing on error).`) + "\n\n" + exitCodeLong,
+		Example: templates.Examples(`
+		# As a kustomize generator/transformer (exec KRM function)
+		kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
 
-` + exitCodeDoc,
-		Example: `  kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
-  cd examples/kustomize && kubectl typekro fn typekro.yaml`,
+		# Standalone: the functionConfig file (paths relative to its directory)
+		cd examples/kustomize && kubectl typekro fn typekro.yaml`),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFn(streams, args)
