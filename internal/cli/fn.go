@@ -52,6 +52,7 @@ standalone kustomize binary and pipe to kubectl apply.
 To try it by hand: kubectl-typekro fn CONFIG.yaml [RESOURCES.yaml... | -]`
 
 func newFnCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &fnOptions{streams: streams}
 	cmd := &cobra.Command{
 		Use:   "fn [CONFIG [RESOURCES...]]",
 		Short: "Run as a KRM function (kustomize generator/transformer): ResourceList on stdin, rendered on stdout",
@@ -89,27 +90,55 @@ With arguments (standalone): CONFIG is the functionConfig file, RESOURCES are YA
 		cd examples/kustomize && kubectl typekro fn typekro.yaml`),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runFn(streams, args)
+			o.Complete(args)
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
 		},
 	}
 	return cmd
 }
 
-func runFn(streams genericiooptions.IOStreams, args []string) error {
+// fnOptions: with no arguments a ResourceList on stdin (a function
+// runner); with arguments the functionConfig file and resource files.
+type fnOptions struct {
+	streams   genericiooptions.IOStreams
+	Config    string
+	Resources []string
+}
+
+func (o *fnOptions) Complete(args []string) {
+	if len(args) > 0 {
+		o.Config, o.Resources = args[0], args[1:]
+	}
+}
+
+// Validate refuses an interactive stdin as a function runner's input.
+func (o *fnOptions) Validate() error {
+	if f, ok := o.streams.In.(*os.File); ok && o.Config == "" && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(o.streams.ErrOut, fnHint)
+		return &ExitError{Code: ExitUsage}
+	}
+	return nil
+}
+
+func (o *fnOptions) Run() error {
+	streams := o.streams
 	var out bytes.Buffer
 	rw := &kio.ByteReadWriter{Writer: &out, KeepReaderAnnotations: true}
-	standalone := len(args) > 0
+	standalone := o.Config != ""
 	if standalone {
 		rw.KeepReaderAnnotations = false
 		rw.NoWrap = true
 		reader := composition.NewReader("", streams.In)
-		fc, err := readFunctionConfig(reader, args[0])
+		fc, err := readFunctionConfig(reader, o.Config)
 		if err != nil {
 			return Usage(err)
 		}
 		rw.FunctionConfig = fc
 		var readers []io.Reader
-		for _, a := range args[1:] {
+		for _, a := range o.Resources {
 			data, err := reader.ReadFile(a)
 			if err != nil {
 				return Usage(err)
@@ -118,10 +147,6 @@ func runFn(streams genericiooptions.IOStreams, args []string) error {
 		}
 		rw.Reader = io.MultiReader(readers...)
 	} else {
-		if f, ok := streams.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			fmt.Fprintln(streams.ErrOut, fnHint)
-			return &ExitError{Code: ExitUsage}
-		}
 		// A ResourceList is read whole or refused, never cut short.
 		data, err := composition.NewReader("", streams.In).ReadFile("-")
 		if err != nil {

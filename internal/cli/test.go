@@ -20,7 +20,7 @@ type testOptions struct {
 	streams genericiooptions.IOStreams
 
 	Paths  []string
-	Run    string
+	Match  string
 	Update bool
 	JUnit  string
 	Output string
@@ -67,12 +67,12 @@ order, like go test -v, with each failure's file:line, field path, want and got.
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Execute()
+			return o.Run()
 		},
 	}
 	fs := cmd.Flags()
 	o.stdin = streams.In
-	fs.StringVar(&o.Run, "run", "", "run only the tests whose name matches this regular expression")
+	fs.StringVar(&o.Match, "run", "", "run only the tests whose name matches this regular expression")
 	fs.BoolVar(&o.Update, "update", false, "rewrite the golden files with the rendered output instead of comparing")
 	fs.StringVar(&o.JUnit, "junit", "", "also write a JUnit XML report to this file (for CI systems)")
 	fs.StringVarP(&o.Output, "output", "o", "text", "report format on stdout: text (like go test -v) or json")
@@ -100,8 +100,8 @@ func (o *testOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" {
 		return Usage(fmt.Errorf("--output must be text or json, not %q", o.Output))
 	}
-	if o.Run != "" {
-		re, err := regexp.Compile(o.Run)
+	if o.Match != "" {
+		re, err := regexp.Compile(o.Match)
 		if err != nil {
 			return Usage(fmt.Errorf("--run: %w", err))
 		}
@@ -110,8 +110,8 @@ func (o *testOptions) Validate() error {
 	return nil
 }
 
-// Execute finds, runs and reports the tests.
-func (o *testOptions) Execute() error {
+// Run finds, runs and reports the tests.
+func (o *testOptions) Run() error {
 	r := &testsuite.Runner{Reader: o.reader(), Update: o.Update}
 	r.Compile.CELCostLimit = o.celCostLimit()
 	tests, err := r.Find(o.Paths...)

@@ -58,18 +58,11 @@ it is then reported as allowed.`) + "\n\n" + exitCodeLong,
 		# Breaking schema changes against the main branch, compatible ones too
 		kubectl typekro validate examples/ --against origin/main -v 1`),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.Paths, err = o.paths(args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if err := o.inputOptions.Validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
-			}
-			if v, err := cmd.Flags().GetInt("v"); err == nil {
-				o.verbose = v > 0
-			}
-			if o.Allow && o.Against == "" {
-				return Usage(fmt.Errorf("--allow-breaking-changes needs --against"))
 			}
 			return o.Run()
 		},
@@ -78,6 +71,27 @@ it is then reported as allowed.`) + "\n\n" + exitCodeLong,
 	cmd.Flags().StringVar(&o.Against, "against", "", "git revision (e.g. origin/main) to compare every definition with, using KRO's breaking-change check")
 	cmd.Flags().BoolVar(&o.Allow, "allow-breaking-changes", false, "with --against: report breaking changes as allowed, not as failures (as the RGD annotation "+compat.AllowAnnotation+" does)")
 	return cmd
+}
+
+// Complete takes the inputs and -v (compatible changes too).
+func (o *validateOptions) Complete(cmd *cobra.Command, args []string) (err error) {
+	if o.Paths, err = o.paths(args); err != nil {
+		return err
+	}
+	if v, err := cmd.Flags().GetInt("v"); err == nil {
+		o.verbose = v > 0
+	}
+	return nil
+}
+
+func (o *validateOptions) Validate() error {
+	if err := o.inputOptions.Validate(); err != nil {
+		return err
+	}
+	if o.Allow && o.Against == "" {
+		return Usage(fmt.Errorf("--allow-breaking-changes needs --against"))
+	}
+	return nil
 }
 
 func (o *validateOptions) Run() error {
