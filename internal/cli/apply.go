@@ -32,8 +32,10 @@ type applyOptions struct {
 	Mode            string
 	// AllowBreaking is --allow-breaking-changes (kro mode).
 	AllowBreaking bool
-	// Prune is --prune (direct mode).
-	Prune bool
+	// Prune is --prune; ApplySet --applyset (kro mode: kubectl's
+	// ApplySet, NAME, secret/NAME or configmap/NAME).
+	Prune    bool
+	ApplySet string
 }
 
 var (
@@ -89,6 +91,9 @@ var (
 		# Without KRO: the instances' resources, deleting what they no longer render
 		kubectl typekro apply --mode direct examples/database-stack --prune
 
+		# kro mode: an ApplySet, so an instance removed from the files is deleted
+		kubectl typekro apply examples/webapp --prune --applyset=webapp -n platform
+
 		# Take over fields another field manager owns, give up after two minutes
 		kubectl typekro apply examples/webapp --force-conflicts --timeout 2m`)
 )
@@ -120,7 +125,8 @@ func newApplyCommand(flags *genericclioptions.ConfigFlags, streams genericioopti
 	fs.BoolVar(&o.CreateNamespace, "create-namespace", false, "create namespaces of the objects that do not exist yet (like helm --create-namespace); kubectl apply does not")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: ResourceGraphDefinitions + instances; direct: the instances' resources without KRO, stage by stage (see --prune)")
 	fs.BoolVar(&o.AllowBreaking, "allow-breaking-changes", false, "apply schema changes KRO calls breaking: sets kro.run/allow-breaking-changes: \"true\" on those RGDs, after listing the live instances the new schema rejects")
-	fs.BoolVar(&o.Prune, "prune", false, "with --mode direct: delete resources an earlier apply created that the composition no longer renders (tracked by an ApplySet parent configmap typekro-<kind>-<name>)")
+	fs.BoolVar(&o.Prune, "prune", false, "delete what an earlier apply created that the inputs no longer contain, after the rest is applied. kro mode: the members of --applyset; direct mode: each instance's resources its composition no longer renders (tracked by an ApplySet parent configmap typekro-<kind>-<name>)")
+	fs.StringVar(&o.ApplySet, "applyset", "", "kro mode, with --prune: the apply set's parent, NAME or secret/NAME (default kind) or configmap/NAME in the namespace of -n; every applied object is labelled applyset.kubernetes.io/part-of=<id> (kubectl's --applyset)")
 	o.print.AddFlags(cmd)
 	return cmd
 }
@@ -150,8 +156,16 @@ func (o *applyOptions) Validate() error {
 	if o.AllowBreaking && o.Mode != render.ModeKro {
 		return Usage(fmt.Errorf("--allow-breaking-changes needs --mode kro: direct mode has no CRDs"))
 	}
-	if o.Prune && o.Mode != render.ModeDirect {
-		return Usage(fmt.Errorf("--prune needs --mode direct"))
+	switch {
+	case o.ApplySet != "" && o.Mode != render.ModeKro:
+		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
+	case o.ApplySet != "" && !o.Prune:
+		return Usage(fmt.Errorf("--applyset needs --prune (as in kubectl)"))
+	case o.Prune && o.Mode == render.ModeKro && o.ApplySet == "":
+		return Usage(fmt.Errorf("--prune in kro mode needs --applyset NAME: the set whose members the inputs no longer contain are deleted"))
+	}
+	if err := checkApplySet(o.ApplySet); err != nil {
+		return err
 	}
 	if o.Timeout < 0 {
 		return Usage(fmt.Errorf("--timeout must not be negative"))
@@ -177,6 +191,10 @@ func (o *applyOptions) Run() error {
 	if err != nil {
 		return Usage(err)
 	}
+	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	r, err := b.Apply(ctx, res, backend.ApplyOptions{
 		Force:            o.ForceConflicts,
@@ -185,6 +203,7 @@ func (o *applyOptions) Run() error {
 		Wait:             o.Wait,
 		AllowBreaking:    o.AllowBreaking,
 		Prune:            o.Prune,
+		ApplySet:         set,
 	})
 	if err != nil {
 		if r != nil && len(r.Instances) > 0 {

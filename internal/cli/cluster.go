@@ -87,6 +87,30 @@ func deployError(err error) error {
 	return Fail(err)
 }
 
+// checkApplySet validates --applyset (kubectl's form: NAME, secret/NAME or
+// configmap/NAME) before anything is read.
+func checkApplySet(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := deploy.ParseApplySet(s, ""); err != nil {
+		return Usage(err)
+	}
+	return nil
+}
+
+// applySetRef is --applyset in the namespace of -n; nil without it.
+func applySetRef(s, namespace string) (*deploy.ApplySetRef, error) {
+	if s == "" {
+		return nil, nil
+	}
+	ref, err := deploy.ParseApplySet(s, namespace)
+	if err != nil {
+		return nil, Usage(err)
+	}
+	return &ref, nil
+}
+
 // load is how every cluster command reads its inputs: the namespace objects
 // without one go to (-n, else the context's, else "default"), then the
 // offline check, so invalid files fail before the cluster is contacted.

@@ -23,6 +23,8 @@ type deleteOptions struct {
 	Wait    bool
 	KeepRGD bool
 	Mode    string
+	// ApplySet is --applyset (kro mode).
+	ApplySet string
 }
 
 var (
@@ -40,7 +42,10 @@ var (
 		command. Namespaces made by apply --create-namespace are not in the inputs and stay.
 		With --mode direct, step 1 is each instance's resources (its ApplySet, in reverse
 		dependency order) and steps 2, 4 and 5 follow as above.
-		Objects already gone are reported as "not found".`) + "\n\n" + exitCodeLong
+		Objects already gone are reported as "not found".
+		With --applyset NAME (kro mode), the members of that apply set the inputs do not contain
+		are deleted too, in the same order, and then its parent (kept with --keep-rgd, which keeps
+		the set's RGDs and CRDs).`) + "\n\n" + exitCodeLong
 
 	deleteExample = templates.Examples(`
 		# Delete an example's instances, then its RGD
@@ -48,6 +53,9 @@ var (
 
 		# Delete the instances only, keep the RGDs and CRDs
 		kubectl typekro delete examples/webapp --keep-rgd
+
+		# Also the other members of an apply set, then its parent
+		kubectl typekro delete examples/webapp -n platform --applyset=webapp
 
 		# Delete what apply --mode direct created
 		kubectl typekro delete --mode direct examples/database-stack`)
@@ -76,6 +84,7 @@ func newDeleteCommand(flags *genericclioptions.ConfigFlags, streams genericioopt
 	fs.BoolVar(&o.Wait, "wait", true, "wait until every deleted object is gone (instances are always waited for before their RGDs are deleted)")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: instances, RGDs...; direct: what apply --mode direct created (its ApplySet) in reverse dependency order, then the inputs' plain objects, namespaces and CRDs")
 	fs.BoolVar(&o.KeepRGD, "keep-rgd", false, "keep the ResourceGraphDefinitions and CRDs of the inputs")
+	fs.StringVar(&o.ApplySet, "applyset", "", "kro mode: also delete the other members of this apply set (NAME, secret/NAME or configmap/NAME, as given to apply --prune --applyset), then its parent")
 	return cmd
 }
 
@@ -91,7 +100,13 @@ func (o *deleteOptions) Validate() error {
 	if o.Timeout < 0 {
 		return Usage(fmt.Errorf("--timeout must not be negative"))
 	}
-	return checkMode(o.Mode)
+	if err := checkMode(o.Mode); err != nil {
+		return err
+	}
+	if o.ApplySet != "" && o.Mode != render.ModeKro {
+		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
+	}
+	return checkApplySet(o.ApplySet)
 }
 
 func (o *deleteOptions) Run() error {
@@ -109,5 +124,9 @@ func (o *deleteOptions) Run() error {
 	if err != nil {
 		return Usage(err)
 	}
-	return deployError(timeoutError(ctx, b.Delete(ctx, res, backend.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait}), o.Timeout))
+	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	if err != nil {
+		return err
+	}
+	return deployError(timeoutError(ctx, b.Delete(ctx, res, backend.DeleteOptions{KeepDefinitions: o.KeepRGD, Wait: o.Wait, ApplySet: set}), o.Timeout))
 }

@@ -27,6 +27,7 @@ type diffOptions struct {
 	ForceConflicts  bool
 	CreateNamespace bool
 	Mode            string
+	ApplySet        string
 	verbose         bool // -v 1: compatible schema changes too
 }
 
@@ -48,6 +49,9 @@ var (
 		each breaking change is printed as FILE:LINE: Kind/name: spec.field: BREAKING TYPE (detail),
 		compatible ones with -v 1.
 
+		In kro mode with --applyset NAME, the members of that apply set the inputs no longer contain
+		are shown as deleted too (what apply --prune --applyset NAME would delete).
+
 		Exit codes (like kubectl diff and flux diff):
 
 		    0  no differences
@@ -60,6 +64,9 @@ var (
 
 		# The same instances in another namespace
 		kubectl typekro diff examples/webapp -n staging
+
+		# Also the members of an apply set that apply --prune --applyset would delete
+		kubectl typekro diff examples/webapp -n platform --applyset=webapp
 
 		# What apply --mode direct (and --prune) would change
 		kubectl typekro diff --mode direct examples/database-stack`)
@@ -89,6 +96,7 @@ func newDiffCommand(flags *genericclioptions.ConfigFlags, streams genericiooptio
 	fs.BoolVar(&o.ForceConflicts, "force-conflicts", false, "dry-run as apply --force-conflicts would; without it a conflict is an error")
 	fs.BoolVar(&o.CreateNamespace, "create-namespace", false, "also show the namespaces apply --create-namespace would create")
 	fs.StringVar(&o.Mode, "mode", render.ModeKro, "kro: RGDs and instances; direct: the instances' resources apply --mode direct would write, and the ApplySet members apply --prune would delete")
+	fs.StringVar(&o.ApplySet, "applyset", "", "kro mode: also show the members of this apply set (NAME, secret/NAME or configmap/NAME) that apply --prune --applyset would delete")
 	return cmd
 }
 
@@ -113,7 +121,13 @@ func (o *diffOptions) Validate() error {
 	if o.Timeout < 0 {
 		return Usage(fmt.Errorf("--timeout must not be negative"))
 	}
-	return checkMode(o.Mode)
+	if err := checkMode(o.Mode); err != nil {
+		return err
+	}
+	if o.ApplySet != "" && o.Mode != render.ModeKro {
+		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode shows its prunes without it"))
+	}
+	return checkApplySet(o.ApplySet)
 }
 
 // asError maps an error to diff's exit codes: diff reserves 1 for
@@ -142,7 +156,11 @@ func (o *diffOptions) Run() error {
 	if err != nil {
 		return Usage(err)
 	}
-	r, err := b.Diff(ctx, res, backend.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace})
+	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	if err != nil {
+		return err
+	}
+	r, err := b.Diff(ctx, res, backend.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace, ApplySet: set})
 	if err != nil {
 		return o.asError(err)
 	}

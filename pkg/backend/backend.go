@@ -78,8 +78,12 @@ type ApplyOptions struct {
 	// AllowBreaking is --allow-breaking-changes (kro mode).
 	AllowBreaking bool
 	// Prune deletes what an earlier apply created and is no longer
-	// rendered (direct mode).
+	// rendered: in kro mode the members of ApplySet, in direct mode each
+	// instance's resources.
 	Prune bool
+	// ApplySet (kro mode) makes every object a member of that apply set
+	// (kubectl's --applyset).
+	ApplySet *deploy.ApplySetRef
 }
 
 // ApplyResult is what apply prints at the end.
@@ -95,6 +99,8 @@ type ApplyResult struct {
 type DiffOptions struct {
 	Force            bool
 	CreateNamespaces bool
+	// ApplySet (kro mode) adds the set's members apply --prune would delete.
+	ApplySet *deploy.ApplySetRef
 }
 
 // DiffResult: Schema is kro mode's comparison of every RGD's generated CRD
@@ -108,6 +114,9 @@ type DiffResult struct {
 type DeleteOptions struct {
 	KeepDefinitions bool // --keep-rgd
 	Wait            bool
+	// ApplySet (kro mode) also deletes the set's other members, then its
+	// parent.
+	ApplySet *deploy.ApplySetRef
 }
 
 // StatusOptions say which objects to show.

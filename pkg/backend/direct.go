@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -99,6 +100,9 @@ func (d *Direct) Apply(ctx context.Context, res *compile.Result, o ApplyOptions)
 	if err := needCluster(d.e); err != nil {
 		return nil, err
 	}
+	if o.ApplySet != nil {
+		return nil, errApplySet
+	}
 	offline, err := direct.Render(res, direct.Options{AllowPending: true})
 	if err != nil {
 		return nil, err
@@ -140,6 +144,9 @@ func (d *Direct) Apply(ctx context.Context, res *compile.Result, o ApplyOptions)
 func (d *Direct) Diff(ctx context.Context, res *compile.Result, o DiffOptions) (*DiffResult, error) {
 	if err := needCluster(d.e); err != nil {
 		return nil, err
+	}
+	if o.ApplySet != nil {
+		return nil, errApplySet
 	}
 	out := &DiffResult{}
 	if inputs := direct.Objects(res, &direct.Result{}); len(inputs) > 0 {
@@ -197,6 +204,9 @@ func (d *Direct) Delete(ctx context.Context, res *compile.Result, o DeleteOption
 	if err := needCluster(d.e); err != nil {
 		return err
 	}
+	if o.ApplySet != nil {
+		return errApplySet
+	}
 	if _, err := d.deployer().Delete(ctx, res.Instances); err != nil {
 		return err
 	}
@@ -207,6 +217,10 @@ func (d *Direct) Delete(ctx context.Context, res *compile.Result, o DeleteOption
 	_, err := d.e.Delete(ctx, &deploy.Set{Objects: inputs}, deploy.DeleteOptions{KeepDefinitions: o.KeepDefinitions, Wait: o.Wait})
 	return err
 }
+
+// errApplySet: direct mode keeps an ApplySet per instance, not one for
+// the whole apply.
+var errApplySet = &ArgumentError{Err: errors.New("--applyset needs --mode kro: direct mode keeps an ApplySet per instance")}
 
 func instancesOf(results []*live.InstanceResult) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured

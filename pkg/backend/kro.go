@@ -20,7 +20,8 @@ func (*Kro) Render(res *compile.Result, _ RenderOptions) (*RenderResult, error) 
 }
 
 // Apply refuses schema changes KRO would refuse (unless AllowBreaking),
-// then applies in stages and waits (deploy.Engine.Apply).
+// then applies in stages and waits (deploy.Engine.Apply); with ApplySet
+// and Prune it deletes the set's members the inputs no longer contain.
 func (k *Kro) Apply(ctx context.Context, res *compile.Result, o ApplyOptions) (*ApplyResult, error) {
 	if err := needCluster(k.e); err != nil {
 		return nil, err
@@ -34,6 +35,8 @@ func (k *Kro) Apply(ctx context.Context, res *compile.Result, o ApplyOptions) (*
 		DryRun:           o.DryRun,
 		CreateNamespaces: o.CreateNamespaces,
 		Wait:             o.Wait,
+		Prune:            o.Prune,
+		ApplySet:         o.ApplySet,
 	})
 	if r == nil {
 		return nil, err
@@ -51,7 +54,7 @@ func (k *Kro) Diff(ctx context.Context, res *compile.Result, o DiffOptions) (*Di
 	if err != nil {
 		return nil, err
 	}
-	diffs, err := k.e.Diff(ctx, deploy.NewSet(res), deploy.DiffOptions{Force: o.Force, CreateNamespaces: o.CreateNamespaces})
+	diffs, err := k.e.Diff(ctx, deploy.NewSet(res), deploy.DiffOptions{Force: o.Force, CreateNamespaces: o.CreateNamespaces, ApplySet: o.ApplySet})
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +67,6 @@ func (k *Kro) Delete(ctx context.Context, res *compile.Result, o DeleteOptions) 
 	if err := needCluster(k.e); err != nil {
 		return err
 	}
-	_, err := k.e.Delete(ctx, deploy.NewSet(res), deploy.DeleteOptions{KeepDefinitions: o.KeepDefinitions, Wait: o.Wait})
+	_, err := k.e.Delete(ctx, deploy.NewSet(res), deploy.DeleteOptions{KeepDefinitions: o.KeepDefinitions, Wait: o.Wait, ApplySet: o.ApplySet})
 	return err
 }
