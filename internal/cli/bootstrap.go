@@ -40,21 +40,19 @@ func newBootstrapCommand(flags *genericclioptions.ConfigFlags, streams genericio
 	cmd := &cobra.Command{
 		Use:   "bootstrap",
 		Short: "Install KRO " + bootstrap.Version + " into the cluster (its Helm chart, rendered in, no Helm needed)",
-		Long: `Bootstrap installs the KRO release typekro validates against (` + bootstrap.Version + `): the manifests of
+		Long: templates.LongDesc(`Bootstrap installs the KRO release typekro validates against (`+bootstrap.Version+`): the manifests of
 KRO's Helm chart, rendered with its default values when typekro was built (what KRO's own static
-install manifests use: release "kro", namespace ` + bootstrap.DefaultNamespace + `), plus the Namespace.
+install manifests use: release "kro", namespace `+bootstrap.DefaultNamespace+`), plus the Namespace.
 
 It server-side applies the CRDs and the Namespace first, waits for the CRDs to be Established,
 then applies the RBAC objects and the controller Deployment and waits for it to be Available.
 Objects that already match are left alone, so running it again changes nothing.
 
---set changes the values users usually change: ` + strings.Join(bootstrap.SetKeys, ", ") + `.
+--set changes the values users usually change: `+strings.Join(bootstrap.SetKeys, ", ")+`.
 --render prints the manifests; --output-dir DIR --target flux writes a tree for Flux (a
 Kustomization with health checks that installs KRO from Git).
 --uninstall deletes what bootstrap installs; it refuses while ResourceGraphDefinitions exist
-(deleting KRO's CRDs deletes them), unless --force or --keep-crds.
-
-` + exitCodeDoc,
+(deleting KRO's CRDs deletes them), unless --force or --keep-crds.`) + "\n\n" + exitCodeLong,
 		Example: templates.Examples(`
 		# Install KRO and wait until it is Available
 		kubectl typekro bootstrap

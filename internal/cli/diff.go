@@ -35,8 +35,8 @@ var (
 	diffLong = templates.LongDesc(`
 		Diff dry-runs a server-side apply of every object and prints a unified diff of the
 		live object against the result, with managed fields, server-set metadata and status left
-		out and Secret data/stringData masked ("***", or "*** (before)"/"*** (after)" for values
-		that change). Objects whose kind or namespace does not exist yet are shown as new.
+		out and Secret data/stringData masked (each value shown as three asterisks, followed by
+		"(before)" or "(after)" when it changes). Objects whose kind or namespace does not exist yet are shown as new.
 
 		With --mode direct it diffs what apply --mode direct would write: each instance's resources,
 		computed with KRO's runtime from the live objects they reference. A resource that needs an

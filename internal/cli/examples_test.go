@@ -24,6 +24,11 @@ func TestExamplesParse(t *testing.T) {
 		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
 			continue
 		}
+		// Help goes through templates.LongDesc: a raw heredoc (tabs) or a
+		// "*" eaten as markdown emphasis means it did not, or went wrong.
+		if strings.Contains(c.Long, "\t") || strings.Contains(c.Long, `"*`) || strings.Contains(c.Long, `" "`) || strings.Contains(c.Long, " * ") {
+			t.Errorf("%s: help text not rendered as kubectl's templates do:\n%s", c.Name(), c.Long)
+		}
 		if strings.TrimSpace(c.Example) == "" {
 			t.Errorf("%s has no examples", c.Name())
 			continue

@@ -54,8 +54,8 @@ With --output-dir the objects are written one file per object; --check compares 
 writing and exits 1 naming the files that differ.
 
 --target argocd (for an Argo CD Config Management Plugin) adds sync waves and
-SkipDryRunOnMissingResource to instances and reads ARGOCD_APP_NAMESPACE, ARGOCD_ENV_TYPEKRO_*
-and PARAM_*; --target flux --output-dir DIR writes DIR/definitions (CRDs, RGDs), DIR/instances
+SkipDryRunOnMissingResource to instances and reads ARGOCD_APP_NAMESPACE, the ARGOCD_ENV_TYPEKRO_NAME variables
+and the PARAM_NAME ones; --target flux --output-dir DIR writes DIR/definitions (CRDs, RGDs), DIR/instances
 and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.`) + "\n\n" + exitCodeLong,
 		Example: templates.Examples(`
 		# The RGDs and instances of an example, as one YAML stream
