@@ -50,8 +50,17 @@ func TestDirectDatabaseStack(t *testing.T) {
 	if code != 0 || strings.Contains(out2, " created") || strings.Contains(out2, " configured") {
 		t.Errorf("re-apply changed something (exit %d):\n%s\n%s", code, out2, errOut)
 	}
+	// -o name prints the instance only; the change set goes to stderr.
+	out3, errOut, code := e2eutil.RunTypekro(t, "apply", "--mode", "direct", dir, "-o", "name")
+	if code != 0 || out3 != "databasestack.data.example.com/orders\n" || !strings.Contains(errOut, " unchanged") {
+		t.Errorf("apply --mode direct -o name (exit %d): stdout %q\n%s", code, out3, errOut)
+	}
+	st, errOut, code := e2eutil.RunTypekro(t, "status", "--mode", "direct", "-f", dir, "-o", "jsonpath={.items[0].status.databaseEndpoint}")
+	if code != 0 || st != ip+":5432" {
+		t.Errorf("status --mode direct -o jsonpath (exit %d): %q, want %q\n%s", code, st, ip+":5432", errOut)
+	}
 	// status --mode direct recomputes the same status from live objects.
-	st, errOut, code := e2eutil.RunTypekro(t, "status", "--mode", "direct", "-f", dir, "-o", "json")
+	st, errOut, code = e2eutil.RunTypekro(t, "status", "--mode", "direct", "-f", dir, "-o", "json")
 	if code != 0 || !strings.Contains(st, `"databaseEndpoint": "`+ip+`:5432"`) {
 		t.Errorf("status --mode direct (exit %d):\n%s\n%s", code, st, errOut)
 	}

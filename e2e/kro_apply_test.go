@@ -99,6 +99,25 @@ func TestKroApplyWebapp(t *testing.T) {
 	if st := one.Items[0].Status; st["state"] != "ACTIVE" || st["readyReplicas"] != float64(2) {
 		t.Errorf("status of webapp: %v", st)
 	}
+	// -o through cli-runtime's printers: jsonpath over the List, names,
+	// the wide table; apply -o name prints only the applied instances.
+	r = typekro(t, 0, "status", "krowebapp/webapp", "-n", prod, "-o", "jsonpath={.items[0].status.state} {.items[0].spec.replicas}")
+	if r.Stdout != "ACTIVE 2" {
+		t.Errorf("status -o jsonpath: %q, want %q", r.Stdout, "ACTIVE 2")
+	}
+	r = typekro(t, 0, "status", "-f", dir, "-o", "name")
+	if want := "resourcegraphdefinition.kro.run/kro-webapp\nkrowebapp.example.com/webapp-dev\nkrowebapp.example.com/webapp\n"; r.Stdout != want {
+		t.Errorf("status -f -o name:\n%s\nwant:\n%s", r.Stdout, want)
+	}
+	r = typekro(t, 0, "status", "krowebapp", "-n", prod, "-o", "wide")
+	if !regexp.MustCompile(`(?m)^NAMESPACE +NAME +STATE +READY +GENERATION +OBSERVED +CONDITIONS +RESOURCES +MESSAGE\n` + prod + ` +krowebapp\.example\.com/webapp +ACTIVE +True +2 +2 `).MatchString(r.Stdout) {
+		t.Errorf("status -o wide:\n%s", r.Stdout)
+	}
+	r = typekro(t, 0, "apply", dir, "--timeout", "1m", "-o", "name")
+	if want := "krowebapp.example.com/webapp-dev\nkrowebapp.example.com/webapp\n"; r.Stdout != want {
+		t.Errorf("apply -o name: stdout %q, want %q", r.Stdout, want)
+	}
+	mustContain(t, "apply -o name stderr", r.Stderr, "krowebapp.example.com/webapp -n "+prod+" unchanged")
 	r = typekro(t, 0, "status", "-f", dir)
 	mustContain(t, "status -f", r.Stdout,
 		"ResourceGraphDefinition/kro-webapp: Active",

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/bootstrap"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -39,26 +40,32 @@ func newBootstrapCommand(flags *genericclioptions.ConfigFlags, streams genericio
 	cmd := &cobra.Command{
 		Use:   "bootstrap",
 		Short: "Install KRO " + bootstrap.Version + " into the cluster (its Helm chart, rendered in, no Helm needed)",
-		Long: `Bootstrap installs the KRO release typekro validates against (` + bootstrap.Version + `): the manifests of
+		Long: templates.LongDesc(`Bootstrap installs the KRO release typekro validates against (`+bootstrap.Version+`): the manifests of
 KRO's Helm chart, rendered with its default values when typekro was built (what KRO's own static
-install manifests use: release "kro", namespace ` + bootstrap.DefaultNamespace + `), plus the Namespace.
+install manifests use: release "kro", namespace `+bootstrap.DefaultNamespace+`), plus the Namespace.
 
 It server-side applies the CRDs and the Namespace first, waits for the CRDs to be Established,
 then applies the RBAC objects and the controller Deployment and waits for it to be Available.
 Objects that already match are left alone, so running it again changes nothing.
 
---set changes the values users usually change: ` + strings.Join(bootstrap.SetKeys, ", ") + `.
+--set changes the values users usually change: `+strings.Join(bootstrap.SetKeys, ", ")+`.
 --render prints the manifests; --output-dir DIR --target flux writes a tree for Flux (a
 Kustomization with health checks that installs KRO from Git).
 --uninstall deletes what bootstrap installs; it refuses while ResourceGraphDefinitions exist
-(deleting KRO's CRDs deletes them), unless --force or --keep-crds.
+(deleting KRO's CRDs deletes them), unless --force or --keep-crds.`) + "\n\n" + exitCodeLong,
+		Example: templates.Examples(`
+		# Install KRO and wait until it is Available
+		kubectl typekro bootstrap
 
-` + exitCodeDoc,
-		Example: `  kubectl typekro bootstrap
-  kubectl typekro bootstrap --set namespace=kro --set replicas=2 --dry-run=server
-  kubectl typekro bootstrap --render --set image=registry.example.com/kro/kro:0.9.4
-  kubectl typekro bootstrap --output-dir clusters/prod/kro --target flux
-  kubectl typekro bootstrap --uninstall --keep-crds`,
+		# Change chart values; ask the server first
+		kubectl typekro bootstrap --set namespace=kro --set replicas=2 --dry-run=server
+
+		# Print the manifests, or write a Flux tree that installs KRO from Git
+		kubectl typekro bootstrap --render --set image=registry.example.com/kro/kro:0.9.4
+		kubectl typekro bootstrap --output-dir clusters/prod/kro --target flux
+
+		# Remove KRO, keeping its CRDs (and so every RGD)
+		kubectl typekro bootstrap --uninstall --keep-crds`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(cmd); err != nil {
@@ -141,11 +148,11 @@ func (o *bootstrapOptions) Run() error {
 	in := &bootstrap.Installer{Client: e.Client, Out: o.streams.Out, Progress: o.streams.ErrOut}
 	if o.Uninstall {
 		_, err = in.Uninstall(ctx, objs, bootstrap.UninstallOptions{Force: o.Force, KeepCRDs: o.KeepCRDs})
-		return deployError(timeoutError(err, o.Timeout))
+		return deployError(timeoutError(ctx, err, o.Timeout))
 	}
 	dry := o.DryRun == "server"
 	if _, err := in.Install(ctx, objs, bootstrap.Options{DryRun: dry, Force: o.ForceConflicts}); err != nil {
-		return deployError(timeoutError(err, o.Timeout))
+		return deployError(timeoutError(ctx, err, o.Timeout))
 	}
 	if dry {
 		return nil

@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
-	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
 // clusterNamespace is -n, else the kubeconfig context's namespace, else
@@ -57,10 +55,14 @@ func commandContext(timeout time.Duration) (context.Context, context.CancelFunc)
 	return tctx, func() { cancel(); stop() }
 }
 
-// timeoutError names the --timeout that ended a wait.
-func timeoutError(err error, timeout time.Duration) error {
+// timeoutError names the --timeout that ended a wait (a readiness wait
+// that timed out, or any step cut off by the command's deadline).
+func timeoutError(ctx context.Context, err error, timeout time.Duration) error {
+	if err == nil || timeout <= 0 {
+		return err
+	}
 	var nre *readiness.NotReadyError
-	if timeout > 0 && errors.As(err, &nre) && nre.TimedOut {
+	if (errors.As(err, &nre) && nre.TimedOut) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("--timeout %s reached: %w", timeout, err)
 	}
 	return err
@@ -76,13 +78,37 @@ func deployError(err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	if errors.Is(err, deploy.ErrUnreachable) {
+	if errors.Is(err, deploy.ErrUnreachable) || backend.IsArgument(err) {
 		return Usage(err)
 	}
 	if errors.Is(err, context.Canceled) {
 		return Fail(fmt.Errorf("interrupted: %w", err))
 	}
 	return Fail(err)
+}
+
+// checkApplySet validates --applyset (kubectl's form: NAME, secret/NAME or
+// configmap/NAME) before anything is read.
+func checkApplySet(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := deploy.ParseApplySet(s, ""); err != nil {
+		return Usage(err)
+	}
+	return nil
+}
+
+// applySetRef is --applyset in the namespace of -n; nil without it.
+func applySetRef(s, namespace string) (*deploy.ApplySetRef, error) {
+	if s == "" {
+		return nil, nil
+	}
+	ref, err := deploy.ParseApplySet(s, namespace)
+	if err != nil {
+		return nil, Usage(err)
+	}
+	return &ref, nil
 }
 
 // load is how every cluster command reads its inputs: the namespace objects
@@ -110,17 +136,4 @@ func connect(flags *genericclioptions.ConfigFlags, ns string, timeout time.Durat
 		return nil, nil, nil, err
 	}
 	return ctx, cancel, e, nil
-}
-
-// writeStatus prints objects' status: a readable block each, or their
-// status views (identity, generation, status) as YAML or JSON.
-func writeStatus(w io.Writer, format string, objs []*unstructured.Unstructured) error {
-	if format == "" {
-		return readiness.WriteHuman(w, objs)
-	}
-	views := make([]*unstructured.Unstructured, len(objs))
-	for i, u := range objs {
-		views[i] = readiness.StatusView(u)
-	}
-	return render.WriteTo(w, format, views)
 }

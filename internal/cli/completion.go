@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
@@ -142,7 +143,7 @@ func instanceKinds(flags *genericclioptions.ConfigFlags) []string {
 		return nil
 	}
 	defer cancel()
-	list, err := client.Resource(rgdGVR).List(ctx, metav1.ListOptions{})
+	list, err := client.Resource(backend.RGDResource).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil
 	}

@@ -22,6 +22,8 @@ func complete(t *testing.T, args ...string) []string {
 	return strings.Split(strings.TrimSpace(out.String()), "\n")
 }
 
+var printFormats = []string{"json", "yaml", "kyaml", "name", "go-template", "go-template-file", "template", "templatefile", "jsonpath", "jsonpath-as-json", "jsonpath-file", "wide", ":4"}
+
 func TestCompletion(t *testing.T) {
 	kubeconfig := filepath.Join(t.TempDir(), "config")
 	// Servers that do not answer: completion must not hang on them.
@@ -42,6 +44,10 @@ current-context: dev
 		{[]string{"apply", "--mode", "d"}, []string{"kro", "direct", ":4"}},
 		{[]string{"render", "--target", ""}, []string{"plain", "flux", "argocd", ":4"}},
 		{[]string{"render", "-o", ""}, []string{"yaml", "json", "name", ":4"}},
+		// status and apply print through cli-runtime's PrintFlags, plus wide.
+		{[]string{"status", "-o", ""}, printFormats},
+		{[]string{"apply", "--output", ""}, printFormats},
+		{[]string{"test", "-o", ""}, []string{"text", "json", ":4"}},
 		{[]string{"--kubeconfig", kubeconfig, "status", "--context", ""}, []string{"dev", "prod", ":4"}},
 		{[]string{"--kubeconfig", kubeconfig, "apply", "--cluster", ""}, []string{"c1", ":4"}},
 		{[]string{"--kubeconfig", kubeconfig, "status", "-n", ""}, []string{":4"}},

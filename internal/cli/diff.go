@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -29,59 +31,60 @@ type diffOptions struct {
 	verbose         bool // -v 1: compatible schema changes too
 }
 
+var (
+	diffLong = templates.LongDesc(`
+		Diff dry-runs a server-side apply of every object and prints a unified diff of the
+		live object against the result, with managed fields, server-set metadata and status left
+		out and Secret data/stringData masked (each value shown as three asterisks, followed by
+		"(before)" or "(after)" when it changes). Objects whose kind or namespace does not exist yet are shown as new.
+
+		With --mode direct it diffs what apply --mode direct would write: each instance's resources,
+		computed with KRO's runtime from the live objects they reference. A resource that needs an
+		object or field that does not exist yet is shown as "pending (needs <reference>)"; members
+		of the instance's ApplySet that are no longer rendered are shown as deleted
+		("+++ /dev/null": what apply --prune would delete).
+
+		In kro mode it first compares every RGD's generated CRD with the CRD the cluster serves,
+		with KRO's own breaking-change check (as validate --against does with a git revision):
+		each breaking change is printed as FILE:LINE: Kind/name: spec.field: BREAKING TYPE (detail),
+		compatible ones with -v 1.
+
+		In kro mode with --applyset NAME, the members of that apply set the inputs no longer contain
+		are shown as deleted too (what apply --prune --applyset NAME would delete).
+
+		Exit codes (like kubectl diff and flux diff):
+
+		    0  no differences
+		    1  differences found
+		    2  error: invalid input, unreadable input, server rejected an object, cluster unreachable`)
+
+	diffExample = templates.Examples(`
+		# What apply would change, object by object
+		kubectl typekro diff examples/webapp
+
+		# The same instances in another namespace
+		kubectl typekro diff examples/webapp -n staging
+
+		# Also the members of an apply set that apply --prune --applyset would delete
+		kubectl typekro diff examples/webapp -n platform --applyset=webapp
+
+		# What apply --mode direct (and --prune) would change
+		kubectl typekro diff --mode direct examples/database-stack`)
+)
+
 func newDiffCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &diffOptions{flags: flags, streams: streams}
 	cmd := &cobra.Command{
-		Use:   "diff PATH...",
-		Short: "Show what apply would change: server-side dry run of every object vs the live object",
-		Long: `Diff dry-runs a server-side apply of every object and prints a unified diff of the
-live object against the result, with managed fields, server-set metadata and status left
-out and Secret data/stringData masked ("***", or "*** (before)"/"*** (after)" for values
-that change). Objects whose kind or namespace does not exist yet are shown as new.
-
-With --mode direct it diffs what apply --mode direct would write: each instance's resources,
-computed with KRO's runtime from the live objects they reference. A resource that needs an
-object or field that does not exist yet is shown as "pending (needs <reference>)"; members
-of the instance's ApplySet that are no longer rendered are shown as deleted
-("+++ /dev/null": what apply --prune would delete).
-
-In kro mode with --applyset NAME, the members of that apply set the inputs no longer contain
-are shown as deleted too (what apply --prune --applyset NAME would delete).
-
-In kro mode it first compares every RGD's generated CRD with the CRD the cluster serves,
-with KRO's own breaking-change check (as validate --against does with a git revision):
-each breaking change is printed as FILE:LINE: Kind/name: spec.field: BREAKING TYPE (detail),
-compatible ones with -v 1.
-
-Exit codes (like kubectl diff and flux diff):
-  0  no differences
-  1  differences found
-  2  error: invalid input, unreadable input, server rejected an object, cluster unreachable`,
-		Example: `  kubectl typekro diff examples/webapp
-  kubectl typekro diff apps/ -n staging
-  kubectl typekro diff apps/ -n platform --applyset=apps
-  kubectl typekro diff --mode direct examples/webapp`,
+		Use:     "diff PATH...",
+		Short:   "Show what apply would change: server-side dry run of every object vs the live object",
+		Long:    diffLong,
+		Example: diffExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.Paths, err = o.paths(args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if err := o.inputOptions.Validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
-			}
-			if err := checkMode(o.Mode); err != nil {
-				return err
-			}
-			if o.ApplySet != "" {
-				if o.Mode != render.ModeKro {
-					return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode shows its prunes without it"))
-				}
-				if _, err := deploy.ParseApplySet(o.ApplySet, ""); err != nil {
-					return Usage(err)
-				}
-			}
-			if v, err := cmd.Flags().GetInt("v"); err == nil {
-				o.verbose = v > 0
 			}
 			return o.Run()
 		},
@@ -97,6 +100,36 @@ Exit codes (like kubectl diff and flux diff):
 	return cmd
 }
 
+// Complete takes the inputs and -v (compatible schema changes too).
+func (o *diffOptions) Complete(cmd *cobra.Command, args []string) (err error) {
+	if o.Paths, err = o.paths(args); err != nil {
+		return err
+	}
+	if v, err := cmd.Flags().GetInt("v"); err == nil {
+		o.verbose = v > 0
+	}
+	return nil
+}
+
+func (o *diffOptions) Validate() error {
+	if err := o.inputOptions.Validate(); err != nil {
+		return err
+	}
+	if o.FieldManager == "" {
+		return Usage(fmt.Errorf("--field-manager must not be empty"))
+	}
+	if o.Timeout < 0 {
+		return Usage(fmt.Errorf("--timeout must not be negative"))
+	}
+	if err := checkMode(o.Mode); err != nil {
+		return err
+	}
+	if o.ApplySet != "" && o.Mode != render.ModeKro {
+		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode shows its prunes without it"))
+	}
+	return checkApplySet(o.ApplySet)
+}
+
 // asError maps an error to diff's exit codes: diff reserves 1 for
 // "differences", so every error is 2.
 func (o *diffOptions) asError(err error) error {
@@ -109,41 +142,33 @@ func (o *diffOptions) asError(err error) error {
 }
 
 func (o *diffOptions) Run() error {
-	if o.Mode == render.ModeDirect {
-		return o.runDirect()
-	}
 	ns, res, err := o.load(o.Paths, o.flags)
 	if err != nil {
 		return o.asError(err)
 	}
-	set := deploy.NewSet(res)
 	ctx, cancel, e, err := connect(o.flags, ns, o.Timeout)
 	if err != nil {
 		return err
 	}
 	defer cancel()
 	e.FieldManager = o.FieldManager
-	report, err := e.SchemaChanges(ctx, res.Definitions, false)
+	b, err := backend.New(o.Mode, e)
+	if err != nil {
+		return Usage(err)
+	}
+	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	if err != nil {
+		return err
+	}
+	r, err := b.Diff(ctx, res, backend.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace, ApplySet: set})
 	if err != nil {
 		return o.asError(err)
 	}
-	report.Write(o.streams.Out, o.verbose)
-	if len(report.Breaking()) > 0 {
-		fmt.Fprintln(o.streams.ErrOut, "schema changes:", report.Summary())
+	r.Schema.Write(o.streams.Out, o.verbose)
+	if len(r.Schema.Breaking()) > 0 {
+		fmt.Fprintln(o.streams.ErrOut, "schema changes:", r.Schema.Summary())
 	}
-	opts := deploy.DiffOptions{Force: o.ForceConflicts, CreateNamespaces: o.CreateNamespace}
-	if o.ApplySet != "" {
-		ref, err := deploy.ParseApplySet(o.ApplySet, e.DefaultNamespace)
-		if err != nil {
-			return Usage(err)
-		}
-		opts.ApplySet = &ref
-	}
-	diffs, err := e.Diff(ctx, set, opts)
-	if err != nil {
-		return o.asError(err)
-	}
-	return o.print(diffs, len(report.Refused()))
+	return o.print(r.Objects, len(r.Schema.Refused()))
 }
 
 // print writes the changed objects' diffs to stdout and a count to

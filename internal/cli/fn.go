@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -51,20 +52,20 @@ standalone kustomize binary and pipe to kubectl apply.
 To try it by hand: kubectl-typekro fn CONFIG.yaml [RESOURCES.yaml... | -]`
 
 func newFnCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &fnOptions{streams: streams}
 	cmd := &cobra.Command{
 		Use:   "fn [CONFIG [RESOURCES...]]",
 		Short: "Run as a KRM function (kustomize generator/transformer): ResourceList on stdin, rendered on stdout",
-		Long: `fn is typekro as a KRM function for kustomize and other function runners.
+		Long: templates.LongDesc(`fn is typekro as a KRM function for kustomize and other function runners.
 
 With no arguments it reads a ResourceList from stdin and writes one to stdout. Its
 functionConfig (apiVersion: typekro.dev/v1alpha1, kind: TypeKro) names what to render:
 
-  spec:
-    paths: [compositions/, instances/]   # relative to the kustomization directory
-    crds: [crds/]                        # schemas of custom kinds, not emitted
-    mode: kro                            # kro: RGDs + instances; direct: concrete resources
-    namespace: staging                   # for instances without one
-    instances: [{apiVersion: ..., kind: ..., metadata: {...}, spec: {...}}]
+    spec.paths: [compositions/, instances/]   relative to the kustomization directory
+    spec.crds: [crds/]                        schemas of custom kinds, not emitted
+    spec.mode: kro                            kro: RGDs + instances; direct: concrete resources
+    spec.namespace: staging                   for instances without one
+    spec.instances: [{apiVersion: ..., kind: ..., metadata: {...}, spec: {...}}]
 
 As a generator it emits what spec.paths and spec.instances render to; as a transformer
 it also replaces the Compositions, ResourceGraphDefinitions, CRDs and instances found
@@ -80,34 +81,64 @@ kustomize has no --enable-exec: it silently skips the function (or fails with "e
 plugins disabled"), and so does kubectl apply -k. Use the standalone kustomize binary.
 
 With arguments (standalone): CONFIG is the functionConfig file, RESOURCES are YAML files
-("-" for stdin), and the output is a plain YAML stream (nothing on error).
+("-" for stdin), and the output is a plain YAML stream (nothing on error).`) + "\n\n" + exitCodeLong,
+		Example: templates.Examples(`
+		# As a kustomize generator/transformer (exec KRM function)
+		kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
 
-` + exitCodeDoc,
-		Example: `  kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
-  cd examples/kustomize && kubectl typekro fn typekro.yaml`,
+		# Standalone: the functionConfig file (paths relative to its directory)
+		cd examples/kustomize && kubectl typekro fn typekro.yaml`),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runFn(streams, args)
+			o.Complete(args)
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
 		},
 	}
 	return cmd
 }
 
-func runFn(streams genericiooptions.IOStreams, args []string) error {
+// fnOptions: with no arguments a ResourceList on stdin (a function
+// runner); with arguments the functionConfig file and resource files.
+type fnOptions struct {
+	streams   genericiooptions.IOStreams
+	Config    string
+	Resources []string
+}
+
+func (o *fnOptions) Complete(args []string) {
+	if len(args) > 0 {
+		o.Config, o.Resources = args[0], args[1:]
+	}
+}
+
+// Validate refuses an interactive stdin as a function runner's input.
+func (o *fnOptions) Validate() error {
+	if f, ok := o.streams.In.(*os.File); ok && o.Config == "" && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(o.streams.ErrOut, fnHint)
+		return &ExitError{Code: ExitUsage}
+	}
+	return nil
+}
+
+func (o *fnOptions) Run() error {
+	streams := o.streams
 	var out bytes.Buffer
 	rw := &kio.ByteReadWriter{Writer: &out, KeepReaderAnnotations: true}
-	standalone := len(args) > 0
+	standalone := o.Config != ""
 	if standalone {
 		rw.KeepReaderAnnotations = false
 		rw.NoWrap = true
 		reader := composition.NewReader("", streams.In)
-		fc, err := readFunctionConfig(reader, args[0])
+		fc, err := readFunctionConfig(reader, o.Config)
 		if err != nil {
 			return Usage(err)
 		}
 		rw.FunctionConfig = fc
 		var readers []io.Reader
-		for _, a := range args[1:] {
+		for _, a := range o.Resources {
 			data, err := reader.ReadFile(a)
 			if err != nil {
 				return Usage(err)
@@ -116,10 +147,6 @@ func runFn(streams genericiooptions.IOStreams, args []string) error {
 		}
 		rw.Reader = io.MultiReader(readers...)
 	} else {
-		if f, ok := streams.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			fmt.Fprintln(streams.ErrOut, fnHint)
-			return &ExitError{Code: ExitUsage}
-		}
 		// A ResourceList is read whole or refused, never cut short.
 		data, err := composition.NewReader("", streams.In).ReadFile("-")
 		if err != nil {

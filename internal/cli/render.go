@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/direct/live"
@@ -43,7 +46,7 @@ func newRenderCommand(flags *genericclioptions.ConfigFlags, streams genericioopt
 	cmd := &cobra.Command{
 		Use:   "render PATH...",
 		Short: "Render compositions into ResourceGraphDefinitions and instances",
-		Long: `Render reads Compositions, ResourceGraphDefinitions, CRDs and instances from files and
+		Long: templates.LongDesc(`Render reads Compositions, ResourceGraphDefinitions, CRDs and instances from files and
 directories (recursively, multi-document YAML; "-" reads stdin), checks them like KRO would,
 and prints a deterministic YAML stream: CRDs, RGDs, plain manifests, then instances.
 
@@ -51,17 +54,28 @@ With --output-dir the objects are written one file per object; --check compares 
 writing and exits 1 naming the files that differ.
 
 --target argocd (for an Argo CD Config Management Plugin) adds sync waves and
-SkipDryRunOnMissingResource to instances and reads ARGOCD_APP_NAMESPACE, ARGOCD_ENV_TYPEKRO_*
-and PARAM_*; --target flux --output-dir DIR writes DIR/definitions (CRDs, RGDs), DIR/instances
-and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.
+SkipDryRunOnMissingResource to instances and reads ARGOCD_APP_NAMESPACE, the ARGOCD_ENV_TYPEKRO_NAME variables
+and the PARAM_NAME ones; --target flux --output-dir DIR writes DIR/definitions (CRDs, RGDs), DIR/instances
+and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.`) + "\n\n" + exitCodeLong,
+		Example: templates.Examples(`
+		# The RGDs and instances of an example, as one YAML stream
+		kubectl typekro render examples/webapp
 
-` + exitCodeDoc,
-		Example: `  kubectl typekro render examples/webapp
-  kubectl typekro render examples/webapp -n staging -o json
-  kubectl typekro render examples/ --output-dir deploy/
-  kubectl typekro render examples/ --output-dir deploy/ --check
-  kubectl typekro render --target flux --output-dir clusters/prod/apps apps/
-  kubectl typekro render --target argocd .`,
+		# Instances without a namespace go to staging; JSON
+		kubectl typekro render examples/webapp -n staging -o json
+
+		# The resources KRO would create, computed offline with KRO's runtime
+		kubectl typekro render --mode direct examples/database-stack --allow-pending
+
+		# One file per object, and a CI check that the directory is up to date
+		kubectl typekro render examples/ --output-dir deploy/
+		kubectl typekro render examples/ --output-dir deploy/ --check
+
+		# A Flux tree (definitions, instances, Kustomizations in order)
+		kubectl typekro render --target flux --output-dir clusters/prod/apps examples/webapp
+
+		# As an Argo CD Config Management Plugin, in the app's directory
+		kubectl typekro render --target argocd .`),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -152,29 +166,33 @@ func (o *renderOptions) Run() error {
 	if err != nil {
 		return err
 	}
+	b, err := backend.New(o.Mode, nil)
+	if err != nil {
+		return Usage(err)
+	}
+	ropts := backend.RenderOptions{AllowPending: o.AllowPending}
 	// The common case streams (each object encoded as it is rendered);
 	// observed state and --status need the objects themselves.
 	if o.Mode == render.ModeDirect && o.OutputDir == "" && o.Output == "yaml" && o.gitops.Target != render.TargetArgoCD && len(o.Observed) == 0 && !o.Status {
-		return renderDirectYAML(res, direct.Options{AllowPending: o.AllowPending}, o.streams.Out, o.streams.ErrOut)
-	}
-	objs := render.KroObjects(res)
-	if o.Mode == render.ModeDirect {
-		var obs *live.Offline
-		if len(o.Observed) > 0 || o.Status {
-			if obs, err = o.offline(res, ns); err != nil {
-				return err
-			}
-		}
-		if objs, err = renderDirect(res, direct.Options{AllowPending: o.AllowPending, Observer: observer(obs)}, o.streams.ErrOut); err != nil {
+		pending, err := backend.StreamYAML(res, ropts, o.streams.Out)
+		if err := directError(err); err != nil {
 			return err
 		}
-		if o.Status {
-			if objs, err = withStatus(res, obs, objs); err != nil {
-				return err
-			}
-		}
+		printPending(o.streams.ErrOut, pending)
+		return nil
 	}
-	objs, err = o.gitops.Objects(objs)
+	if o.Mode == render.ModeDirect && (len(o.Observed) > 0 || o.Status) {
+		if ropts.Observed, err = o.offline(res, ns); err != nil {
+			return err
+		}
+		ropts.Status = o.Status
+	}
+	rendered, err := b.Render(res, ropts)
+	if err := directError(err); err != nil {
+		return err
+	}
+	printPending(o.streams.ErrOut, rendered.Pending)
+	objs, err := o.gitops.Objects(rendered.Objects)
 	if err != nil {
 		return err
 	}
@@ -229,24 +247,18 @@ func (o *renderOptions) offline(res *compile.Result, ns string) (*live.Offline, 
 	return off, nil
 }
 
-// observer avoids a typed nil in the interface.
-func observer(o *live.Offline) direct.Observer {
-	if o == nil {
-		return nil
+// directError: a resource left pending and a render limit are failures
+// of the input (exit 1).
+func directError(err error) error {
+	var pe *direct.PendingError
+	if errors.As(err, &pe) || direct.IsLimit(err) {
+		return Fail(err)
 	}
-	return o
+	return err
 }
 
-// withStatus adds every instance, with the status KRO would write given
-// the observed objects, to a direct render.
-func withStatus(res *compile.Result, obs *live.Offline, objs []render.Object) ([]render.Object, error) {
-	for _, inst := range res.Instances {
-		r, err := obs.Status(inst)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", direct.InstanceRef(inst.Object), err)
-		}
-		objs = append(objs, render.Object{Role: render.RoleInstance, Object: r.Instance})
+func printPending(stderr io.Writer, pending []direct.Pending) {
+	for _, p := range pending {
+		fmt.Fprintln(stderr, "pending (left out):", p.String())
 	}
-	render.Sort(objs)
-	return objs, nil
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
@@ -25,11 +26,16 @@ const (
 	ExitOK      = 0
 	ExitFailed  = 1 // invalid input, differences found, not ready in time
 	ExitUsage   = 2 // bad flags or arguments, unreadable files, cluster unreachable
-	exitCodeDoc = `Exit codes:
-  0  success (valid, applied and ready, no differences)
-  1  invalid input, differences found (diff, render --check), or not ready in time
-  2  usage error, unreadable input, or the cluster could not be reached`
+	exitCodeDoc = `
+		Exit codes:
+
+		    0  success (valid, applied and ready, no differences)
+		    1  invalid input, differences found (diff, render --check), or not ready in time
+		    2  usage error, unreadable input, or the cluster could not be reached`
 )
+
+// exitCodeLong is exitCodeDoc as templates.LongDesc renders help text.
+var exitCodeLong = templates.LongDesc(exitCodeDoc)
 
 // ExitError carries an exit code; its message (if any) is printed to stderr.
 type ExitError struct {
@@ -55,13 +61,13 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubectl-typekro",
 		Short: "Typed compositions for KRO: validate, render and deploy ResourceGraphDefinitions and instances",
-		Long: `typekro turns Compositions (typekro.dev/v1alpha1) and ResourceGraphDefinitions into
-KRO ResourceGraphDefinitions plus instance manifests (kro mode), or into the concrete resources
-KRO would create, computed with KRO's own runtime (direct mode, for clusters without KRO).
-Everything is checked offline with KRO's own graph builder first; apply is server-side apply in
-dependency order and waits until things are really ready. Progress goes to stderr, data to stdout.
-
-` + exitCodeDoc,
+		Long: templates.LongDesc(`
+			typekro turns Compositions (typekro.dev/v1alpha1) and ResourceGraphDefinitions into
+			KRO ResourceGraphDefinitions plus instance manifests (kro mode), or into the concrete resources
+			KRO would create, computed with KRO's own runtime (direct mode, for clusters without KRO).
+			Everything is checked offline with KRO's own graph builder first; apply is server-side apply in
+			dependency order and waits until things are really ready. Progress goes to stderr, data to stdout.`) +
+			"\n\n" + exitCodeLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl typekro"},

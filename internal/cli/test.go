@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/testsuite"
@@ -19,7 +20,7 @@ type testOptions struct {
 	streams genericiooptions.IOStreams
 
 	Paths  []string
-	Run    string
+	Match  string
 	Update bool
 	JUnit  string
 	Output string
@@ -27,30 +28,38 @@ type testOptions struct {
 	run *regexp.Regexp
 }
 
-const testExitCodes = `Exit codes:
-  0  every test passed
-  1  a test failed
-  2  usage error, no tests found, or a test or its inputs could not be read`
+const testExitCodes = `
+	Exit codes:
+
+	    0  every test passed
+	    1  a test failed
+	    2  usage error, no tests found, or a test or its inputs could not be read`
 
 func newTestCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &testOptions{streams: streams}
 	cmd := &cobra.Command{
 		Use:   "test [PATH...]",
 		Short: "Run typekro Test documents offline: render an instance, check resources, status, readiness",
-		Long: `Test finds Test documents (apiVersion typekro.dev/v1alpha1, kind Test) in the paths
+		Long: templates.LongDesc(`Test finds Test documents (apiVersion typekro.dev/v1alpha1, kind Test) in the paths
 (default ".", recursively) and runs each offline: the instance is checked and rendered in
 direct mode with KRO's runtime, against the observed objects the test gives (references,
 externalRefs, readyWhen and status resolve from them, as with render --observed), then
 compared with expect.resources (every field given must be equal), expect.absent,
 expect.count, expect.status (a subset of the status KRO would write), expect.ready,
 expect.error, and the golden file. Tests run in parallel; the report lists them in file
-order, like go test -v, with each failure's file:line, field path, want and got.
+order, like go test -v, with each failure's file:line, field path, want and got.`) + "\n\n" + templates.LongDesc(testExitCodes),
+		Example: templates.Examples(`
+		# Run every example's tests
+		kubectl typekro test examples/
 
-` + testExitCodes,
-		Example: `  kubectl typekro test examples/
-  kubectl typekro test --run 'production' examples/webapp
-  kubectl typekro test --update examples/          # rewrite golden files
-  kubectl typekro test --junit report.xml -o json .`,
+		# Only the tests whose name matches
+		kubectl typekro test --run 'production' examples/webapp
+
+		# Rewrite golden files
+		kubectl typekro test --update examples/
+
+		# A JUnit report for CI, and a JSON report on stdout
+		kubectl typekro test --junit report.xml -o json examples/`),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -58,12 +67,12 @@ order, like go test -v, with each failure's file:line, field path, want and got.
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Execute()
+			return o.Run()
 		},
 	}
 	fs := cmd.Flags()
 	o.stdin = streams.In
-	fs.StringVar(&o.Run, "run", "", "run only the tests whose name matches this regular expression")
+	fs.StringVar(&o.Match, "run", "", "run only the tests whose name matches this regular expression")
 	fs.BoolVar(&o.Update, "update", false, "rewrite the golden files with the rendered output instead of comparing")
 	fs.StringVar(&o.JUnit, "junit", "", "also write a JUnit XML report to this file (for CI systems)")
 	fs.StringVarP(&o.Output, "output", "o", "text", "report format on stdout: text (like go test -v) or json")
@@ -91,8 +100,8 @@ func (o *testOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" {
 		return Usage(fmt.Errorf("--output must be text or json, not %q", o.Output))
 	}
-	if o.Run != "" {
-		re, err := regexp.Compile(o.Run)
+	if o.Match != "" {
+		re, err := regexp.Compile(o.Match)
 		if err != nil {
 			return Usage(fmt.Errorf("--run: %w", err))
 		}
@@ -101,8 +110,8 @@ func (o *testOptions) Validate() error {
 	return nil
 }
 
-// Execute finds, runs and reports the tests.
-func (o *testOptions) Execute() error {
+// Run finds, runs and reports the tests.
+func (o *testOptions) Run() error {
 	r := &testsuite.Runner{Reader: o.reader(), Update: o.Update}
 	r.Compile.CELCostLimit = o.celCostLimit()
 	tests, err := r.Find(o.Paths...)

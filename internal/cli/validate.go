@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/compat"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -33,7 +34,7 @@ func newValidateCommand(flags *genericclioptions.ConfigFlags, streams genericioo
 	cmd := &cobra.Command{
 		Use:   "validate PATH...",
 		Short: "Check compositions and instances offline, reporting every error at once",
-		Long: `Validate runs every check render runs — KRO's graph builder on each definition, schema
+		Long: templates.LongDesc(`Validate runs every check render runs — KRO's graph builder on each definition, schema
 checks on each instance — and prints nothing but the errors, each as
 FILE:LINE: Kind/name: field.path: message.
 
@@ -46,25 +47,22 @@ one gone is DEFINITION_REMOVED (breaking: its instances lose their API); the kin
 defined by an RGD of another name is OWNER_CHANGED (KRO refuses it). Compatible changes
 are listed with -v 1. A breaking change is refused by KRO, and fails validate, unless the
 RGD carries kro.run/allow-breaking-changes: "true" (or --allow-breaking-changes is given):
-it is then reported as allowed.
+it is then reported as allowed.`) + "\n\n" + exitCodeLong,
+		Example: templates.Examples(`
+		# Check every example offline
+		kubectl typekro validate examples/
 
-` + exitCodeDoc,
-		Example: `  kubectl typekro validate examples/
-  kubectl typekro validate apps/ --crds crds/
-  kubectl typekro validate apps/ --against origin/main -v 1`,
+		# Custom kinds used in templates get their schemas from CRD files
+		kubectl typekro validate examples/conditional/composition.yaml --crds examples/conditional/servicemonitor-crd.yaml
+
+		# Breaking schema changes against the main branch, compatible ones too
+		kubectl typekro validate examples/ --against origin/main -v 1`),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if o.Paths, err = o.paths(args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if err := o.inputOptions.Validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
-			}
-			if v, err := cmd.Flags().GetInt("v"); err == nil {
-				o.verbose = v > 0
-			}
-			if o.Allow && o.Against == "" {
-				return Usage(fmt.Errorf("--allow-breaking-changes needs --against"))
 			}
 			return o.Run()
 		},
@@ -73,6 +71,27 @@ it is then reported as allowed.
 	cmd.Flags().StringVar(&o.Against, "against", "", "git revision (e.g. origin/main) to compare every definition with, using KRO's breaking-change check")
 	cmd.Flags().BoolVar(&o.Allow, "allow-breaking-changes", false, "with --against: report breaking changes as allowed, not as failures (as the RGD annotation "+compat.AllowAnnotation+" does)")
 	return cmd
+}
+
+// Complete takes the inputs and -v (compatible changes too).
+func (o *validateOptions) Complete(cmd *cobra.Command, args []string) (err error) {
+	if o.Paths, err = o.paths(args); err != nil {
+		return err
+	}
+	if v, err := cmd.Flags().GetInt("v"); err == nil {
+		o.verbose = v > 0
+	}
+	return nil
+}
+
+func (o *validateOptions) Validate() error {
+	if err := o.inputOptions.Validate(); err != nil {
+		return err
+	}
+	if o.Allow && o.Against == "" {
+		return Usage(fmt.Errorf("--allow-breaking-changes needs --against"))
+	}
+	return nil
 }
 
 func (o *validateOptions) Run() error {
