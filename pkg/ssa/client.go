@@ -137,11 +137,16 @@ func (c *Client) Resource(o *Object) dynamic.ResourceInterface {
 	return ri
 }
 
+// Mapping maps u's kind to its resource.
+func (c *Client) Mapping(u *unstructured.Unstructured) (*meta.RESTMapping, error) {
+	gvk := u.GroupVersionKind()
+	return c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+}
+
 // ResourceFor maps u's kind and returns its dynamic client, for objects
 // that do not go through Map (live objects, ApplySet members).
 func (c *Client) ResourceFor(u *unstructured.Unstructured) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
-	gvk := u.GroupVersionKind()
-	m, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	m, err := c.Mapping(u)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,6 +155,30 @@ func (c *Client) ResourceFor(u *unstructured.Unstructured) (dynamic.ResourceInte
 	}
 	return c.Dynamic.Resource(m.Resource), m, nil
 }
+
+// ObjectFor maps u's kind and wraps it for the calls below, leaving its
+// namespace as it is (Map defaults it). A kind not served is the mapper's
+// NoMatch error.
+func (c *Client) ObjectFor(u *unstructured.Unstructured) (*Object, error) {
+	_, m, err := c.ResourceFor(u)
+	if err != nil {
+		return nil, err
+	}
+	return &Object{Obj: u, Mapping: m, Namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace}, nil
+}
+
+// Resettable gives a mapper that cannot forget what it discovered (a
+// fixed one, in tests and offline) the Reset Client.Mapper needs.
+func Resettable(m meta.RESTMapper) meta.ResettableRESTMapper {
+	if r, ok := m.(meta.ResettableRESTMapper); ok {
+		return r
+	}
+	return fixedMapper{m}
+}
+
+type fixedMapper struct{ meta.RESTMapper }
+
+func (fixedMapper) Reset() {}
 
 // Map looks the kind up in discovery; false when it is not served. It
 // gives namespaced objects without a namespace the default one and drops
