@@ -44,14 +44,19 @@ type Kind struct {
 	GVK        schema.GroupVersionKind
 	Resource   string
 	Namespaced bool
+	// Later kinds are not served until Serve is called (a CRD not
+	// established yet, an RGD's kind before KRO accepts it).
+	Later bool
 }
 
 // Common kinds.
 var (
-	ConfigMap  = Kind{schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, "configmaps", true}
-	Secret     = Kind{schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, "secrets", true}
-	Namespace  = Kind{schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, "namespaces", false}
-	Deployment = Kind{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, "deployments", true}
+	ConfigMap  = Kind{GVK: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Resource: "configmaps", Namespaced: true}
+	Secret     = Kind{GVK: schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, Resource: "secrets", Namespaced: true}
+	Namespace  = Kind{GVK: schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, Resource: "namespaces"}
+	Deployment = Kind{GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Resource: "deployments", Namespaced: true}
+	CRD        = Kind{GVK: schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, Resource: "customresourcedefinitions"}
+	RGD        = Kind{GVK: schema.GroupVersionKind{Group: "kro.run", Version: "v1alpha1", Kind: "ResourceGraphDefinition"}, Resource: "resourcegraphdefinitions"}
 )
 
 // Cluster is a fake cluster: its dynamic client and RESTMapper.
@@ -61,6 +66,10 @@ type Cluster struct {
 	// CheckNamespaces makes objects in namespaces that do not exist
 	// NotFound, as the API server does (set by Namespaces).
 	CheckNamespaces bool
+	// Controller, when set, plays the cluster's controllers: it is called
+	// with every object an apply stored and may update it in the tracker
+	// (status conditions, generated objects, newly served kinds).
+	Controller func(c *Cluster, obj *unstructured.Unstructured)
 
 	mu   sync.Mutex
 	next int // uid and resourceVersion counter
@@ -74,22 +83,21 @@ func New(kinds []Kind, objs ...*unstructured.Unstructured) *Cluster {
 	for _, k := range kinds {
 		gvs = append(gvs, k.GVK.GroupVersion())
 	}
-	mapper := meta.NewDefaultRESTMapper(gvs)
+	c := &Cluster{Mapper: meta.NewDefaultRESTMapper(gvs)}
 	listKinds := map[schema.GroupVersionResource]string{}
 	for _, k := range kinds {
-		scope := meta.RESTScopeRoot
-		if k.Namespaced {
-			scope = meta.RESTScopeNamespace
+		if !k.Later {
+			c.Serve(k)
 		}
-		mapper.AddSpecific(k.GVK, k.GVR(), k.GVK.GroupVersion().WithResource(k.Resource[:len(k.Resource)-1]), scope)
 		listKinds[k.GVR()] = k.GVK.Kind + "List"
 	}
-	c := &Cluster{Client: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds), Mapper: mapper}
+	c.Client = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds)
 	for _, o := range objs {
 		c.Add(o)
 	}
 	c.Client.PrependReactor("patch", "*", c.apply)
 	c.Client.PrependReactor("delete", "*", c.delete)
+	c.Client.PrependReactor("create", "*", c.createDryRun)
 	return c
 }
 
@@ -156,6 +164,10 @@ func (c *Cluster) Verbs(verbs ...string) []string {
 			}
 		case clienttesting.DeleteAction:
 			name = a.GetName()
+		case clienttesting.CreateActionImpl:
+			if len(a.CreateOptions.DryRun) > 0 {
+				name = "(dry run)"
+			}
 		case clienttesting.GetAction:
 			name = a.GetName()
 		}
@@ -200,6 +212,7 @@ func (c *Cluster) apply(action clienttesting.Action) (bool, runtime.Object, erro
 			if err := c.Client.Tracker().Create(gvr, obj, ns); err != nil {
 				return true, nil, err
 			}
+			c.control(obj)
 		}
 		return true, obj, nil
 	}
@@ -240,8 +253,43 @@ func (c *Cluster) apply(action clienttesting.Action) (bool, runtime.Object, erro
 		if err := c.Client.Tracker().Update(gvr, merged, ns); err != nil {
 			return true, nil, err
 		}
+		c.control(merged)
 	}
 	return true, merged, nil
+}
+
+func (c *Cluster) control(obj *unstructured.Unstructured) {
+	if c.Controller != nil {
+		c.Controller(c, obj.DeepCopy())
+	}
+}
+
+// Serve adds a kind to the mapper (a CRD became established).
+func (c *Cluster) Serve(k Kind) {
+	scope := meta.RESTScopeRoot
+	if k.Namespaced {
+		scope = meta.RESTScopeNamespace
+	}
+	c.Mapper.AddSpecific(k.GVK, k.GVR(), k.GVK.GroupVersion().WithResource(k.Resource[:len(k.Resource)-1]), scope)
+}
+
+// createDryRun answers a dry-run create (with generateName) without
+// storing anything; the tracker would store it.
+func (c *Cluster) createDryRun(action clienttesting.Action) (bool, runtime.Object, error) {
+	a := action.(clienttesting.CreateActionImpl)
+	if len(a.CreateOptions.DryRun) == 0 {
+		return false, nil, nil
+	}
+	obj := a.GetObject().(*unstructured.Unstructured).DeepCopy()
+	if c.CheckNamespaces && a.GetNamespace() != "" {
+		if _, err := c.Client.Tracker().Get(Namespace.GVR(), "", a.GetNamespace()); err != nil {
+			return true, nil, errors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, a.GetNamespace())
+		}
+	}
+	if obj.GetName() == "" {
+		obj.SetName(obj.GetGenerateName() + "x")
+	}
+	return true, obj, nil
 }
 
 func union(a, b map[string]string) map[string]string {
