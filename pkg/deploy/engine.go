@@ -65,11 +65,7 @@ type item struct {
 
 // waitTarget describes an object for the readiness waiter.
 func waitTarget(it *item, want string, check readiness.Check) readiness.Target {
-	ref := it.Obj.GetKind() + "/" + it.Obj.GetName()
-	if ns := it.Obj.GetNamespace(); ns != "" {
-		ref += " -n " + ns
-	}
-	return readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: ref, Want: want, Check: check}
+	return readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: readiness.Ref(it.Obj), Want: want, Check: check}
 }
 
 func (e *Engine) waiter() *readiness.Waiter {

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/utils/clock"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
@@ -41,7 +42,10 @@ type Deployer struct {
 	DefaultNamespace string
 	// Out receives change lines (stdout), Progress readiness lines (stderr).
 	Out, Progress io.Writer
-	mu            sync.Mutex
+	// Clock times the progress lines; nil is the real clock (tests pass
+	// k8s.io/utils/clock/testing's fake).
+	Clock clock.PassiveClock
+	mu    sync.Mutex
 }
 
 // Options tune Apply.
@@ -77,6 +81,13 @@ func (d *Deployer) printf(w io.Writer, format string, args ...any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	fmt.Fprintf(w, format, args...)
+}
+
+func (d *Deployer) clock() clock.PassiveClock {
+	if d.Clock == nil {
+		return clock.RealClock{}
+	}
+	return d.Clock
 }
 
 // client is the pkg/ssa client for the Deployer's cluster.

@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/typekro/kubectl-typekro/internal/fakecluster"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -61,8 +63,12 @@ spec:
 // instances compiles the stack with the given instance documents.
 func instances(t *testing.T, docs ...string) []*compile.Instance {
 	t.Helper()
+	return compileWith(t, stack, docs...)
+}
+
+func compileWith(t *testing.T, body string, docs ...string) []*compile.Instance {
+	t.Helper()
 	dir := t.TempDir()
-	body := stack
 	for _, d := range docs {
 		body += "---\n" + d
 	}
@@ -293,5 +299,80 @@ func TestDryRunMissingNamespace(t *testing.T) {
 	}
 	if cm(fc, "a") != nil {
 		t.Error("a dry run stored the object")
+	}
+}
+
+// gated is the stack with a readyWhen on config: ref waits for it.
+var gated = strings.Replace(stack, `        data: {value: "${schema.spec.value}"}`, `        data: {value: "${schema.spec.value}"}
+      readyWhen: ["${config.data.?ready.orValue('') == 'yes'}"]`, 1)
+
+// signal is a Progress writer that hands every line to the test.
+type signal chan string
+
+func (s signal) Write(p []byte) (int, error) { s <- string(p); return len(p), nil }
+
+// Awaiting readiness: the run says what it waits for, with the time on
+// the injected clock, and goes on when a watch event brings the object
+// that satisfies readyWhen; nodes that need it are written only then.
+func TestApplyAwaitsReadiness(t *testing.T) {
+	d, fc, _ := engine()
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	progress := make(signal, 16)
+	d.Clock, d.Progress = clk, progress
+	insts := compileWith(t, gated, instance("one", "{name: one}"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Apply(context.Background(), insts, Options{})
+		done <- err
+	}()
+	for line := range progress {
+		if strings.Contains(line, "waiting for config") {
+			if !strings.Contains(line, "(ConfigMap/one-config) (0s)") {
+				t.Errorf("waiting line %q", line)
+			}
+			break
+		}
+	}
+	if cm(fc, "one-ref") != nil {
+		t.Fatal("ref written before config was ready")
+	}
+	clk.SetTime(clk.Now().Add(5 * time.Second))
+	ready := cm(fc, "one-config")
+	_ = unstructured.SetNestedField(ready.Object, "yes", "data", "ready")
+	if err := fc.Client.Tracker().Update(fakecluster.ConfigMap.GVR(), ready, "apps"); err != nil {
+		t.Fatal(err)
+	}
+	for line := range progress {
+		if strings.Contains(line, "config ready") {
+			if !strings.Contains(line, "(5s)") {
+				t.Errorf("ready line %q", line)
+			}
+			break
+		}
+	}
+	go func() {
+		for range progress { // the rest of the lines
+		}
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if cm(fc, "one-ref") == nil {
+		t.Error("ref not written once config was ready")
+	}
+}
+
+// --wait=false still waits where a resource needs another's readiness
+// (ref on config), as KRO would, but not for the last ones.
+func TestApplyNoWait(t *testing.T) {
+	d, fc, _ := engine()
+	gatedRef := strings.Replace(stack, `        data: {configUID: "${config.metadata.uid}"}`, `        data: {configUID: "${config.metadata.uid}"}
+      readyWhen: ["${ref.data.?ready.orValue('') == 'yes'}"]`, 1)
+	res, err := d.Apply(context.Background(), compileWith(t, gatedRef, instance("one", "{name: one}")), Options{NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Ready || cm(fc, "one-ref") == nil || !slices.ContainsFunc(res[0].Waiting, func(s string) bool { return strings.HasPrefix(s, "ref: ") }) {
+		t.Errorf("ready=%v waiting=%v", res[0].Ready, res[0].Waiting)
 	}
 }

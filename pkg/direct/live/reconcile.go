@@ -106,7 +106,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 // the union of old and new member kinds before any member is written, so
 // an interrupted apply never leaves untracked objects.
 func (d *Deployer) newReconciler(ctx context.Context, inst *compile.Instance, o Options, parent *nest) (*reconciler, error) {
-	r := &reconciler{d: d, o: o, start: time.Now(), states: map[string]*nodeState{},
+	r := &reconciler{d: d, o: o, start: d.clock().Now(), states: map[string]*nodeState{},
 		applied: sets.New[types.UID](), changes: fluxssa.NewChangeSet(), events: make(chan event, 64)}
 	if parent != nil {
 		if parent.depth > direct.MaxNesting {
@@ -140,7 +140,12 @@ func (r *reconciler) stop() { r.cancel(); r.wg.Wait() }
 func (r *reconciler) ref() string { return direct.InstanceRef(r.inst.Object) }
 
 func (r *reconciler) elapsed() time.Duration {
-	return time.Since(r.start).Round(100 * time.Millisecond)
+	return d0(r.d.clock().Since(r.start))
+}
+
+// d0 rounds a duration for progress lines.
+func d0(d time.Duration) time.Duration {
+	return d.Round(100 * time.Millisecond)
 }
 
 // converge runs rounds until every node is ready (or, with NoWait, every
