@@ -20,8 +20,8 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 var (
@@ -67,7 +67,7 @@ func fakeCluster(t *testing.T, objs ...runtime.Object) (*deploy.Engine, *dynamic
 		{GroupVersion: "apps/v1", APIResources: []metav1.APIResource{{Name: "deployments", Kind: "Deployment", Namespaced: true, Verbs: metav1.Verbs{"get", "list"}}}},
 	}}}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return &deploy.Engine{Client: &client.Client{Dynamic: dyn, Mapper: mapper, FieldManager: client.DefaultFieldManager, DefaultNamespace: "default"}}, dyn
+	return &deploy.Engine{Client: &ssa.Client{Dynamic: dyn, Mapper: mapper, FieldManager: ssa.DefaultFieldManager, DefaultNamespace: "default"}}, dyn
 }
 
 func TestNew(t *testing.T) {

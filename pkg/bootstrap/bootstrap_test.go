@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
@@ -149,16 +149,16 @@ func TestApplyPlanIdempotent(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		actions []ssa.Action
+		actions []fluxssa.Action
 		want    int
 	}{
-		{"fresh cluster", []ssa.Action{ssa.CreatedAction, ssa.CreatedAction, ssa.CreatedAction}, 3},
-		{"re-run", []ssa.Action{ssa.UnchangedAction, ssa.UnchangedAction, ssa.UnchangedAction}, 0},
-		{"drifted", []ssa.Action{ssa.UnchangedAction, ssa.ConfiguredAction, ssa.UnchangedAction}, 1},
+		{"fresh cluster", []fluxssa.Action{fluxssa.CreatedAction, fluxssa.CreatedAction, fluxssa.CreatedAction}, 3},
+		{"re-run", []fluxssa.Action{fluxssa.UnchangedAction, fluxssa.UnchangedAction, fluxssa.UnchangedAction}, 0},
+		{"drifted", []fluxssa.Action{fluxssa.UnchangedAction, fluxssa.ConfiguredAction, fluxssa.UnchangedAction}, 1},
 	} {
-		var items []*client.Object
+		var items []*ssa.Object
 		for i, a := range tc.actions {
-			items = append(items, &client.Object{Obj: st[0][i], Action: a})
+			items = append(items, &ssa.Object{Obj: st[0][i], Action: a})
 		}
 		if got := len(ToWrite(items)); got != tc.want {
 			t.Errorf("%s: %d objects to write, want %d", tc.name, got, tc.want)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // GVRs bootstrap reads directly.
@@ -28,7 +28,7 @@ var (
 // Installer applies and removes the KRO manifests through typekro's
 // server-side apply client and readiness waiter.
 type Installer struct {
-	Client *client.Client
+	Client *ssa.Client
 	// Out receives one change-set line per object; Progress the wait
 	// progress. Either may be nil.
 	Out, Progress io.Writer
@@ -56,10 +56,10 @@ func Stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 
 // ToWrite are the planned objects applying would change: re-running
 // bootstrap on an installed KRO writes nothing.
-func ToWrite(items []*client.Object) []*client.Object {
-	var out []*client.Object
+func ToWrite(items []*ssa.Object) []*ssa.Object {
+	var out []*ssa.Object
 	for _, it := range items {
-		if it.Action != ssa.UnchangedAction {
+		if it.Action != fluxssa.UnchangedAction {
 			out = append(out, it)
 		}
 	}
@@ -69,13 +69,13 @@ func ToWrite(items []*client.Object) []*client.Object {
 // Install applies the manifests stage by stage: CRDs and the Namespace,
 // waiting for the CRDs to be Established, then the rest, waiting for the
 // controller Deployment to be Available.
-func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructured, o Options) ([]ssa.ChangeSetEntry, error) {
-	var entries []ssa.ChangeSetEntry
+func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructured, o Options) ([]fluxssa.ChangeSetEntry, error) {
+	var entries []fluxssa.ChangeSetEntry
 	newNamespaces := map[string]bool{}
 	for i, stage := range Stages(objs) {
-		items := make([]*client.Object, len(stage))
+		items := make([]*ssa.Object, len(stage))
 		for j, u := range stage {
-			items[j] = &client.Object{Obj: u.DeepCopy()}
+			items[j] = &ssa.Object{Obj: u.DeepCopy()}
 			if err := in.mapKind(items[j]); err != nil {
 				return entries, err
 			}
@@ -84,14 +84,14 @@ func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructu
 			if err := in.plan(ctx, it, o, newNamespaces); err != nil {
 				return entries, err
 			}
-			if it.Obj.GetKind() == "Namespace" && it.Action == ssa.CreatedAction {
+			if it.Obj.GetKind() == "Namespace" && it.Action == fluxssa.CreatedAction {
 				newNamespaces[it.Obj.GetName()] = true
 			}
 		}
 		if !o.DryRun {
 			for _, it := range ToWrite(items) {
 				if _, err := in.Client.Apply(ctx, it, false, o.Force); err != nil {
-					return entries, client.ApplyError(err, it.Obj)
+					return entries, ssa.ApplyError(err, it.Obj)
 				}
 			}
 		}
@@ -113,13 +113,13 @@ func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructu
 	return entries, nil
 }
 
-func (in *Installer) mapKind(it *client.Object) error {
+func (in *Installer) mapKind(it *ssa.Object) error {
 	ok, err := in.Client.Map(it)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: the cluster does not serve %s", client.Subject(it.Obj), it.Obj.GroupVersionKind())
+		return fmt.Errorf("%s: the cluster does not serve %s", ssa.Subject(it.Obj), it.Obj.GroupVersionKind())
 	}
 	return nil
 }
@@ -127,15 +127,15 @@ func (in *Installer) mapKind(it *client.Object) error {
 // plan decides the object's action with a server-side dry run. In a dry
 // run, objects in a namespace that does not exist yet are validated with a
 // dry-run create elsewhere: the server would refuse the apply.
-func (in *Installer) plan(ctx context.Context, it *client.Object, o Options, newNamespaces map[string]bool) error {
+func (in *Installer) plan(ctx context.Context, it *ssa.Object, o Options, newNamespaces map[string]bool) error {
 	if o.DryRun && it.Namespaced && newNamespaces[it.Obj.GetNamespace()] {
-		it.Action = ssa.CreatedAction
+		it.Action = fluxssa.CreatedAction
 		return in.Client.CreateDryRun(ctx, it, "default")
 	}
 	return in.Client.DryRun(ctx, it, o.Force)
 }
 
-func (in *Installer) print(it *client.Object, dryRun bool) {
+func (in *Installer) print(it *ssa.Object, dryRun bool) {
 	if in.Out == nil {
 		return
 	}
@@ -143,15 +143,15 @@ func (in *Installer) print(it *client.Object, dryRun bool) {
 	if dryRun {
 		suffix = " (server dry run)"
 	}
-	fmt.Fprintf(in.Out, "%s %s%s\n", client.Subject(it.Obj), it.Action, suffix)
+	fmt.Fprintf(in.Out, "%s %s%s\n", ssa.Subject(it.Obj), it.Action, suffix)
 }
 
 // wait waits for the stage's CRDs to be Established and its Deployments
 // Available.
-func (in *Installer) wait(ctx context.Context, items []*client.Object) error {
+func (in *Installer) wait(ctx context.Context, items []*ssa.Object) error {
 	var targets []readiness.Target
 	for _, it := range items {
-		t := readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: client.Subject(it.Obj)}
+		t := readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: ssa.Subject(it.Obj)}
 		switch {
 		case IsCRD(it.Obj):
 			t.Want, t.Check = "Established", readiness.CRDEstablished
@@ -223,18 +223,18 @@ func RefuseUninstall(ctx context.Context, dyn dynamic.Interface, o UninstallOpti
 
 // Uninstall deletes the manifests in reverse order and waits until they
 // are gone.
-func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstructured, o UninstallOptions) ([]ssa.ChangeSetEntry, error) {
+func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstructured, o UninstallOptions) ([]fluxssa.ChangeSetEntry, error) {
 	if err := RefuseUninstall(ctx, in.Client.Dynamic, o); err != nil {
 		return nil, err
 	}
-	var entries []ssa.ChangeSetEntry
+	var entries []fluxssa.ChangeSetEntry
 	var targets []readiness.Target
 	for i := len(objs) - 1; i >= 0; i-- {
 		u := objs[i]
 		if o.KeepCRDs && IsCRD(u) || u.GetKind() == "Namespace" && systemNamespaces[u.GetName()] {
 			continue
 		}
-		it := &client.Object{Obj: u.DeepCopy()}
+		it := &ssa.Object{Obj: u.DeepCopy()}
 		ok, err := in.Client.Map(it)
 		if err != nil {
 			return entries, err
@@ -242,19 +242,19 @@ func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstruc
 		if !ok {
 			continue // kind not served: nothing of it can exist
 		}
-		deleted, err := in.Client.Delete(ctx, it)
+		deleted, err := in.Client.DeleteCurrent(ctx, it)
 		if err != nil {
 			return entries, err
 		}
-		it.Action = ssa.DeletedAction
+		it.Action = fluxssa.DeletedAction
 		if !deleted {
-			it.Action = ssa.SkippedAction
+			it.Action = fluxssa.SkippedAction
 		} else {
-			targets = append(targets, readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: client.Subject(it.Obj), Want: "deleted"})
+			targets = append(targets, readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: ssa.Subject(it.Obj), Want: "deleted"})
 		}
 		entries = append(entries, it.Entry())
 		if in.Out != nil {
-			fmt.Fprintf(in.Out, "%s %s\n", client.Subject(it.Obj), it.Action)
+			fmt.Fprintf(in.Out, "%s %s\n", ssa.Subject(it.Obj), it.Action)
 		}
 	}
 	w := &readiness.Waiter{Client: in.Client.Dynamic, Progress: in.Progress}

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // ApplyOptions tune Apply.
@@ -37,7 +37,7 @@ type ApplyOptions struct {
 
 // ApplyResult is what Apply did.
 type ApplyResult struct {
-	Changes *ssa.ChangeSet
+	Changes *fluxssa.ChangeSet
 	// Unverified are objects a server dry run could not check because their
 	// kind or namespace does not exist yet (DryRun only).
 	Unverified []string
@@ -66,7 +66,7 @@ type ApplyResult struct {
 // waves (wait Active + Ready and the generated CRD Established) → plain
 // objects and instances (wait ACTIVE + Ready when o.Wait).
 func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyResult, error) {
-	res := &ApplyResult{Changes: ssa.NewChangeSet()}
+	res := &ApplyResult{Changes: fluxssa.NewChangeSet()}
 	var as *applySet
 	if o.ApplySet != nil {
 		var err error
@@ -115,8 +115,8 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	for _, it := range defs {
 		if it.role == render.RoleCRD {
 			targets = append(targets, waitTarget(it, "Established", readiness.CRDEstablished))
-			if it.Action != ssa.UnchangedAction {
-				fresh = append(fresh, client.CRDGroupVersions(it.Obj)...)
+			if it.Action != fluxssa.UnchangedAction {
+				fresh = append(fresh, ssa.CRDGroupVersions(it.Obj)...)
 			}
 		}
 	}
@@ -147,13 +147,13 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		check := readiness.RGDAfterNewKinds(append([]string{}, fresh...))
 		for _, it := range wave {
 			targets = append(targets, waitTarget(it, "Active", check))
-			if it.Action != ssa.UnchangedAction {
+			if it.Action != fluxssa.UnchangedAction {
 				fresh = append(fresh, gvOf[it.Obj.GetName()])
 			}
 			if name := crdOf[it.Obj.GetName()]; name != "" {
 				// A changed RGD's instances wait for the new schema too.
 				want, check := "Established", readiness.CRDEstablished
-				if crd := generated[it.Obj.GetName()]; crd != nil && it.Action != ssa.UnchangedAction {
+				if crd := generated[it.Obj.GetName()]; crd != nil && it.Action != fluxssa.UnchangedAction {
 					want, check = "Established with the new schema", servesSchema(crd)
 				}
 				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: want, Check: check})
@@ -254,7 +254,7 @@ func (e *Engine) write(ctx context.Context, items []*item, force bool, res *Appl
 		sem  = make(chan struct{}, 8)
 	)
 	for _, it := range items {
-		if it.Action == ssa.UnchangedAction {
+		if it.Action == fluxssa.UnchangedAction {
 			continue
 		}
 		wg.Add(1)
@@ -264,7 +264,7 @@ func (e *Engine) write(ctx context.Context, items []*item, force bool, res *Appl
 			out, err := e.Client.Apply(ctx, &it.Object, false, force)
 			if err != nil {
 				mu.Lock()
-				errs = append(errs, client.ApplyError(err, it.Obj).Error())
+				errs = append(errs, ssa.ApplyError(err, it.Obj).Error())
 				mu.Unlock()
 				return
 			}
@@ -289,7 +289,7 @@ func (e *Engine) dryRunResult(p *plan, res *ApplyResult) *ApplyResult {
 	for _, it := range all {
 		if it.deferred != "" {
 			if it.Action == "" {
-				it.Action = ssa.CreatedAction
+				it.Action = fluxssa.CreatedAction
 			}
 			res.Unverified = append(res.Unverified, fmt.Sprintf("%s: not checked by the server: %s", Subject(it.Obj), it.deferred))
 		}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/go-logr/logr"
 	"github.com/kubernetes-sigs/kro/pkg/controller/instance/applyset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,9 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // ApplySetTooling is the applyset.kubernetes.io/tooling value typekro
@@ -28,7 +28,7 @@ import (
 const ApplySetTooling = "typekro/v1"
 
 // PrunedAction marks objects an apply pruned (kubectl's word).
-const PrunedAction ssa.Action = "pruned"
+const PrunedAction fluxssa.Action = "pruned"
 
 // ApplySetRef names the parent of a kro-mode apply set, as kubectl's
 // --applyset=[secret|configmap/]NAME does: a Secret (kubectl's default) or
@@ -225,7 +225,7 @@ func (e *Engine) orphans(ctx context.Context, s *applySet, keep sets.Set[types.U
 
 // prune deletes the orphans wave by wave, then records the current scope
 // on the parent. With dryRun it only lists them.
-func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, cs *ssa.ChangeSet) error {
+func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, cs *fluxssa.ChangeSet) error {
 	kro, waves, err := e.orphans(ctx, s, keep)
 	if err != nil {
 		return err
@@ -238,7 +238,7 @@ func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID
 
 // deleteWaves deletes members wave by wave, each with a UID precondition,
 // waiting for a wave to be gone before the next.
-func (e *Engine) deleteWaves(ctx context.Context, kro *applyset.ApplySet, waves [][]applyset.OrphanCandidate, dryRun bool, cs *ssa.ChangeSet) error {
+func (e *Engine) deleteWaves(ctx context.Context, kro *applyset.ApplySet, waves [][]applyset.OrphanCandidate, dryRun bool, cs *fluxssa.ChangeSet) error {
 	suffix := ""
 	if dryRun {
 		suffix = " (server dry run)"
@@ -272,7 +272,7 @@ func (e *Engine) deleteWaves(ctx context.Context, kro *applyset.ApplySet, waves 
 // deleteSet deletes what is left of an apply set after the inputs were
 // deleted (members the inputs no longer contain), then its parent. With
 // keepDefinitions RGDs and CRDs stay, and so does the parent recording them.
-func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions bool, cs *ssa.ChangeSet) error {
+func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions bool, cs *fluxssa.ChangeSet) error {
 	s, err := e.openApplySet(ctx, ref)
 	if err != nil || s.live == nil {
 		return err
@@ -298,7 +298,7 @@ func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions
 		return fmt.Errorf("ApplySet parent %s: %w", ref, err)
 	}
 	entry := prunedEntry(s.ref.parent())
-	entry.Action = ssa.DeletedAction
+	entry.Action = fluxssa.DeletedAction
 	cs.Add(entry)
 	if e.Out != nil {
 		fmt.Fprintln(e.Out, entry.String())
@@ -306,8 +306,8 @@ func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions
 	return nil
 }
 
-func prunedEntry(u *unstructured.Unstructured) ssa.ChangeSetEntry {
-	return (&client.Object{Obj: u, Action: PrunedAction}).Entry()
+func prunedEntry(u *unstructured.Unstructured) fluxssa.ChangeSetEntry {
+	return (&ssa.Object{Obj: u, Action: PrunedAction}).Entry()
 }
 
 func sortOrphans(os []applyset.OrphanCandidate) {

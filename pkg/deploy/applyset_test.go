@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	clienttesting "k8s.io/client-go/testing"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 var fakeKinds = []struct {
@@ -53,7 +53,7 @@ func fakeEngine(t *testing.T, objs ...runtime.Object) (*Engine, *dynamicfake.Fak
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, objs...)
 	dyn.PrependReactor("patch", "*", applyReactor(dyn))
 	out := &bytes.Buffer{}
-	e := &Engine{Client: &client.Client{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+	e := &Engine{Client: &ssa.Client{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 		FieldManager: "typekro", DefaultNamespace: "default"}, Out: out}
 	return e, dyn, out
 }
@@ -165,7 +165,7 @@ func TestPruneOrderAndScope(t *testing.T) {
 	s := &applySet{ref: ref, id: id, prevNS: sets.New("team-b"),
 		prevKinds: sets.New(schema.GroupKind{Kind: "ConfigMap"}, schema.GroupKind{Group: "example.com", Kind: "WebApp"}, rgdGK),
 		kinds:     sets.New(schema.GroupKind{Kind: "ConfigMap"}), ns: sets.New[string]()}
-	res := &ApplyResult{Changes: ssa.NewChangeSet()}
+	res := &ApplyResult{Changes: fluxssa.NewChangeSet()}
 	if err := e.prune(context.Background(), s, sets.New[types.UID]("u-kept"), false, res.Changes); err != nil {
 		t.Fatal(err)
 	}

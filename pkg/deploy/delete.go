@@ -3,11 +3,11 @@ package deploy
 import (
 	"context"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // DeleteOptions tune Delete.
@@ -24,18 +24,18 @@ type DeleteOptions struct {
 }
 
 // NotFoundAction marks objects that were already gone.
-const NotFoundAction ssa.Action = "not found"
+const NotFoundAction fluxssa.Action = "not found"
 
 // Delete removes a set in reverse apply order: instances (waiting until
 // KRO has deleted their resources and released them), plain objects,
 // RGDs, namespaces, CRDs. KRO keeps the CRD it generated for an RGD when
 // the RGD is deleted (existing instances would go with it); Delete does
 // too.
-func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.ChangeSet, error) {
-	cs := ssa.NewChangeSet()
+func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*fluxssa.ChangeSet, error) {
+	cs := fluxssa.NewChangeSet()
 	var items []*item
 	for _, ro := range set.Objects {
-		it := &item{Object: client.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
+		it := &item{Object: ssa.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
 		served, err := e.Map(&it.Object)
 		if err != nil {
 			return cs, err
@@ -68,14 +68,14 @@ func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.Ch
 			if !hasRole(it, st.roles) {
 				continue
 			}
-			deleted, err := e.Client.Delete(ctx, &it.Object)
+			deleted, err := e.Client.DeleteCurrent(ctx, &it.Object)
 			switch {
 			case err != nil:
 				return cs, err
 			case !deleted:
 				it.Action = NotFoundAction
 			default:
-				it.Action = ssa.DeletedAction
+				it.Action = fluxssa.DeletedAction
 				targets = append(targets, waitTarget(it, "deleted", nil))
 			}
 			cs.Add(it.Entry())

@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/internal/testobj"
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // u parses a test object.
@@ -24,7 +24,7 @@ func TestRGDWaves(t *testing.T) {
 	}
 	var items []*item
 	for _, d := range defs {
-		items = append(items, &item{Object: client.Object{Obj: u(t, `{apiVersion: kro.run/v1alpha1, kind: ResourceGraphDefinition, metadata: {name: `+d.Name+`}}`)}})
+		items = append(items, &item{Object: ssa.Object{Obj: u(t, `{apiVersion: kro.run/v1alpha1, kind: ResourceGraphDefinition, metadata: {name: `+d.Name+`}}`)}})
 	}
 	waves := rgdWaves(items, defs)
 	var got []string

@@ -3,10 +3,10 @@ package deploy
 import (
 	"context"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // DiffOptions tune Diff.
@@ -22,7 +22,7 @@ type DiffOptions struct {
 // ObjectDiff is the difference for one object.
 type ObjectDiff struct {
 	Subject string
-	Action  ssa.Action // created, configured or unchanged
+	Action  fluxssa.Action // created, configured or unchanged
 	// Note says when the merged side is not the server's dry-run result.
 	Note string
 	// Unified is a unified diff of live vs merged YAML, with server-set
@@ -70,21 +70,21 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 			if err := e.Get(ctx, &it.Object); err != nil {
 				return nil, err
 			}
-			live, merged = it.Live, client.Overlay(it.Live, it.Obj)
-			d.Action = ssa.ConfiguredAction
+			live, merged = it.Live, ssa.Overlay(it.Live, it.Obj)
+			d.Action = fluxssa.ConfiguredAction
 			if live == nil {
-				d.Action = ssa.CreatedAction
+				d.Action = fluxssa.CreatedAction
 			}
 			d.Note = "not dry-run: " + it.deferred
 		default:
-			merged, d.Action, d.Note = it.Obj, ssa.CreatedAction, "new: "+it.deferred
+			merged, d.Action, d.Note = it.Obj, fluxssa.CreatedAction, "new: "+it.deferred
 		}
-		if d.Action != ssa.UnchangedAction {
-			text, err := client.UnifiedDiff(d.Subject, live, merged)
+		if d.Action != fluxssa.UnchangedAction {
+			text, err := ssa.UnifiedDiff(d.Subject, live, merged)
 			if err != nil {
 				return nil, err
 			}
-			if text == "" && d.Action == ssa.ConfiguredAction {
+			if text == "" && d.Action == fluxssa.ConfiguredAction {
 				// Only ownership changes (fields typekro does not own yet).
 				d.Note = "no field changes; applying takes ownership of the fields for field manager " + e.FieldManager
 			}
@@ -103,7 +103,7 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 	for _, wave := range waves {
 		for _, o := range wave {
 			d := ObjectDiff{Subject: Subject(o.Object), Action: PrunedAction, Note: "not in the inputs: apply --prune deletes it"}
-			if d.Unified, err = client.UnifiedDiff(d.Subject, o.Object, nil); err != nil {
+			if d.Unified, err = ssa.UnifiedDiff(d.Subject, o.Object, nil); err != nil {
 				return nil, err
 			}
 			out = append(out, d)
@@ -113,4 +113,4 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 }
 
 // Changed reports whether applying would change the object.
-func (d ObjectDiff) Changed() bool { return d.Action != ssa.UnchangedAction }
+func (d ObjectDiff) Changed() bool { return d.Action != fluxssa.UnchangedAction }

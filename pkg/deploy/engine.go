@@ -18,23 +18,23 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // DefaultFieldManager owns the fields typekro applies.
-const DefaultFieldManager = client.DefaultFieldManager
+const DefaultFieldManager = ssa.DefaultFieldManager
 
 // ErrUnreachable marks errors talking to the cluster at all.
-var ErrUnreachable = client.ErrUnreachable
+var ErrUnreachable = ssa.ErrUnreachable
 
 // Subject names an object kubectl-style: "deployment.apps/webapp -n production".
-var Subject = client.Subject
+var Subject = ssa.Subject
 
 // Engine deploys to one cluster.
 type Engine struct {
-	*client.Client
+	*ssa.Client
 	// Out receives change-set lines as stages are written (stdout); Progress
 	// receives wait progress (stderr). Either may be nil.
 	Out, Progress io.Writer
@@ -42,7 +42,7 @@ type Engine struct {
 
 // New connects to the cluster behind cfg and checks that it answers.
 func New(ctx context.Context, cfg *rest.Config) (*Engine, error) {
-	c, err := client.New(ctx, cfg)
+	c, err := ssa.New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func New(ctx context.Context, cfg *rest.Config) (*Engine, error) {
 
 // item is one object on its way into the cluster.
 type item struct {
-	client.Object
+	ssa.Object
 	role render.Role
 	// deferred says why the object cannot be dry-run before the earlier
 	// stages are written ("" when it can).
@@ -65,11 +65,7 @@ type item struct {
 
 // waitTarget describes an object for the readiness waiter.
 func waitTarget(it *item, want string, check readiness.Check) readiness.Target {
-	ref := it.Obj.GetKind() + "/" + it.Obj.GetName()
-	if ns := it.Obj.GetNamespace(); ns != "" {
-		ref += " -n " + ns
-	}
-	return readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: ref, Want: want, Check: check}
+	return readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: readiness.Ref(it.Obj), Want: want, Check: check}
 }
 
 func (e *Engine) waiter() *readiness.Waiter {

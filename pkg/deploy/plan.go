@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,8 +16,8 @@ import (
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/render"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // Definition is what the engine needs to know about an RGD in the inputs.
@@ -134,7 +134,7 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 	p := &plan{providers: set.providers()}
 	var errs []string
 	for _, ro := range set.Objects {
-		it := &item{Object: client.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
+		it := &item{Object: ssa.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
 		served, err := e.Map(&it.Object)
 		if err != nil {
 			return nil, err
@@ -159,7 +159,7 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 	errs = append(errs, e.dryRunAll(ctx, first, o.Force)...)
 	changed := map[string]bool{} // providers whose object changes
 	for _, it := range first {
-		if it.Action != ssa.UnchangedAction {
+		if it.Action != fluxssa.UnchangedAction {
 			changed[it.Obj.GetKind()+"/"+it.Obj.GetName()] = true
 		}
 	}
@@ -228,7 +228,7 @@ func (e *Engine) checkNamespaces(ctx context.Context, p *plan, create bool) []st
 			continue
 		case !inSet[ns]:
 			nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
-			it := &item{Object: client.Object{Obj: nsObj, Action: ssa.CreatedAction}, role: render.RoleNamespace}
+			it := &item{Object: ssa.Object{Obj: nsObj, Action: fluxssa.CreatedAction}, role: render.RoleNamespace}
 			if _, err := e.Map(&it.Object); err != nil {
 				errs = append(errs, err.Error())
 				continue

@@ -23,16 +23,9 @@ type Observer interface {
 // from the observer. ok is false when it cannot: no observer, a template
 // that needs data not available yet, or the object is not observed, and
 // the node then stays pending as without --observed.
-func observeExternal(obs Observer, inst *compile.Instance, n *runtime.Node) (live []*unstructured.Unstructured, ok bool, err error) {
+func observeExternal(obs Observer, inst *compile.Instance, n *runtime.Node, desired []*unstructured.Unstructured) (live []*unstructured.Unstructured, ok bool, err error) {
 	if obs == nil {
 		return nil, false, nil
-	}
-	desired, err := n.GetDesired()
-	if err != nil {
-		if runtime.IsDataPending(err) {
-			return nil, false, nil
-		}
-		return nil, false, err
 	}
 	got, err := obs.Live(inst, n, desired)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/typekro/kubectl-typekro/internal/parallel"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -200,58 +201,66 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 	ref := InstanceRef(inst.Object)
 	observed := map[string][]*unstructured.Unstructured{graph.InstanceNodeID: {inst.Object}}
 	pendingNodes := map[string]bool{}
-	for _, n := range rt.Nodes() {
-		id := n.Spec.Meta.ID
-		kind := n.Spec.Template.GetKind()
-		ignored, err := n.IsIgnored()
+	// externalPending records an externalRef that only the cluster (or
+	// --observed) can answer.
+	externalPending := func(n *runtime.Node) {
+		pendingNodes[n.Spec.Meta.ID] = true
+		why := "externalRef: the object is read from the cluster"
+		if inst.Definition.Composed[n.Spec.Meta.ID] != nil {
+			why = "externalRef to an instance of " + n.Spec.Template.GetKind() + " (another composition): its status exists once that instance is applied"
+		}
+		out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: n.Spec.Meta.ID, Kind: n.Spec.Template.GetKind(), Reference: why})
+	}
+	external := func(n *runtime.Node, desired []*unstructured.Unstructured) error {
+		live, ok, err := observeExternal(sh.observer, inst, n, desired)
 		if err != nil {
-			if !runtime.IsDataPending(err) {
-				return nil, NodeError(ref, n, err)
-			}
-			pendingNodes[id] = true
-			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + WaitsOn(n, pendingNodes, err)})
-			continue
+			return NodeError(ref, n, err)
 		}
-		if ignored {
-			out.Skipped = append(out.Skipped, ref+": "+id)
-			continue
+		if !ok {
+			externalPending(n)
+			return nil
 		}
-		if n.Spec.Meta.Type == graph.NodeTypeExternal || n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
-			if live, ok, err := observeExternal(sh.observer, inst, n); err != nil {
-				return nil, NodeError(ref, n, err)
-			} else if ok {
-				observed[id] = live
-				n.SetObserved(live)
-				continue
+		observed[n.Spec.Meta.ID] = live
+		n.SetObserved(live)
+		return nil
+	}
+	err = Walk(rt, inst.Definition, Hooks{
+		Failed: func(n *runtime.Node, err error) error { return NodeError(ref, n, err) },
+		Pending: func(n *runtime.Node, err error, includeWhen bool) error {
+			id, kind := n.Spec.Meta.ID, n.Spec.Template.GetKind()
+			switch t := n.Spec.Meta.Type; {
+			case includeWhen:
+				pendingNodes[id] = true
+				out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + WaitsOn(n, pendingNodes, err)})
+			case t == graph.NodeTypeExternal || t == graph.NodeTypeExternalCollection:
+				externalPending(n)
+			default:
+				pendingNodes[id] = true
+				out.Pending = append(out.Pending, diagnose(ref, n, g, observed, pendingNodes, err)...)
 			}
-			pendingNodes[id] = true
-			why := "externalRef: the object is read from the cluster"
-			if inst.Definition.Composed[id] != nil {
-				why = "externalRef to an instance of " + kind + " (another composition): its status exists once that instance is applied"
-			}
-			out.Pending = append(out.Pending, Pending{Instance: ref, NodeID: id, Kind: kind, Reference: why})
-			continue
-		}
-		desired, err := n.GetDesired()
-		if err != nil {
-			if !runtime.IsDataPending(err) {
-				return nil, NodeError(ref, n, err)
-			}
-			pendingNodes[id] = true
-			out.Pending = append(out.Pending, diagnose(ref, n, g, observed, pendingNodes, err)...)
-			continue
-		}
-		if child := inst.Definition.Composed[id]; child != nil {
-			// A nested instance: without KRO its kind is not served, so its
-			// own resources are rendered in its place.
+			return nil
+		},
+		Ignored: func(n *runtime.Node) error {
+			out.Skipped = append(out.Skipped, ref+": "+n.Spec.Meta.ID)
+			return nil
+		},
+		External:           external,
+		ExternalCollection: external,
+		ExternalInstance: func(n *runtime.Node, _ *compile.Definition, desired []*unstructured.Unstructured) error {
+			return external(n, desired)
+		},
+		Nested: func(n *runtime.Node, child *compile.Definition, desired []*unstructured.Unstructured) error {
+			// Without KRO the nested kind is not served, so the nested
+			// instance's own resources are rendered in its place.
+			id := n.Spec.Meta.ID
 			for _, d := range desired {
 				ci, err := child.NewInstance(d, inst.Object.GetNamespace())
 				if err != nil {
-					return nil, fmt.Errorf("%s: resource %q: %w", ref, id, err)
+					return fmt.Errorf("%s: resource %q: %w", ref, id, err)
 				}
 				r, err := renderInstance(ci, depth+1, sh)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				out.Resources = append(out.Resources, r.Resources...)
 				out.Pending = append(out.Pending, r.Pending...)
@@ -260,32 +269,45 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 			observed[id] = desired
 			c.narrow(schemas, id, desired)
 			n.SetObserved(desired)
-			continue
-		}
-		objs := make([]*unstructured.Unstructured, len(desired))
-		for i, d := range desired {
-			// The runtime keeps d as the node's observed state, which later
-			// expressions read: labels go on a copy of the maps they change.
-			objs[i] = withOwnMetadata(d)
-			Decorate(objs[i], inst.Object, n, i, len(desired))
-			if err := checkName(inst, id, objs[i]); err != nil {
-				return nil, err
-			}
-			if err := CheckSize(ref, id, objs[i]); err != nil {
-				return nil, err
-			}
-			out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
-		}
-		// Later nodes read the observed object where --observed has one.
-		fed, err := feed(sh.observer, inst, n, desired)
-		if err != nil {
-			return nil, NodeError(ref, n, err)
-		}
-		observed[id] = fed
-		c.narrow(schemas, id, fed)
-		n.SetObserved(fed)
+			return nil
+		},
+		Resource: func(n *runtime.Node, desired []*unstructured.Unstructured) error {
+			return renderResource(inst, n, desired, sh, c, schemas, observed, out)
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// renderResource decorates a resource node's objects for the output and
+// feeds later nodes what they would observe.
+func renderResource(inst *compile.Instance, n *runtime.Node, desired []*unstructured.Unstructured, sh *shared, c *content, schemas map[string]*spec.Schema, observed map[string][]*unstructured.Unstructured, out *Result) error {
+	ref, id := InstanceRef(inst.Object), n.Spec.Meta.ID
+	objs := make([]*unstructured.Unstructured, len(desired))
+	for i, d := range desired {
+		// The runtime keeps d as the node's observed state, which later
+		// expressions read: labels go on a copy of the maps they change.
+		objs[i] = withOwnMetadata(d)
+		Decorate(objs[i], inst.Object, n, i, len(desired))
+		if err := checkName(inst, id, objs[i]); err != nil {
+			return err
+		}
+		if err := CheckSize(ref, id, objs[i]); err != nil {
+			return err
+		}
+		out.Resources = append(out.Resources, Resource{Instance: inst, NodeID: id, Object: objs[i]})
+	}
+	// Later nodes read the observed object where --observed has one.
+	fed, err := feed(sh.observer, inst, n, desired)
+	if err != nil {
+		return NodeError(ref, n, err)
+	}
+	observed[id] = fed
+	c.narrow(schemas, id, fed)
+	n.SetObserved(fed)
+	return nil
 }
 
 // shared is what the instances of one render share, per definition (see

@@ -26,7 +26,7 @@ type collection struct {
 // field must not widen the selection to everything), none selects all; an
 // empty namespace means all namespaces.
 func (d *Deployer) collectionOf(tmpl *unstructured.Unstructured) (collection, error) {
-	m, err := d.mapping(tmpl)
+	m, err := d.client().Mapping(tmpl)
 	if err != nil {
 		return collection{}, fmt.Errorf("%s: %w", tmpl.GetKind(), err)
 	}

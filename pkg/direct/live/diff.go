@@ -4,25 +4,24 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
-	"github.com/typekro/kubectl-typekro/pkg/deploy/client"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // PendingAction marks a resource whose content needs live state that does
 // not exist yet (a referenced object not created, a field the cluster has
 // not filled in): apply will write it once that state exists.
-const PendingAction ssa.Action = "pending"
+const PendingAction fluxssa.Action = "pending"
 
 // Diff computes what apply --mode direct would write for one instance and
 // compares it with the cluster: KRO's runtime resolves each node in
@@ -32,10 +31,10 @@ const PendingAction ssa.Action = "pending"
 // exist yet are reported as pending, with what they need. Members of the
 // instance's ApplySet that are no longer rendered are reported as
 // deleted (what apply --prune would delete).
-func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Instance, force bool) ([]deploy.ObjectDiff, error) {
+func (d *Deployer) Diff(ctx context.Context, c *ssa.Client, inst *compile.Instance, force bool) ([]deploy.ObjectDiff, error) {
 	ref := direct.InstanceRef(inst.Object)
-	inv := newInventory(inst, d.DefaultNamespace)
-	if err := d.loadInventory(ctx, inv); err != nil {
+	inv, err := d.loadInventory(ctx, inst)
+	if err != nil {
 		return nil, err
 	}
 	inst = inv.identify(inst)
@@ -49,10 +48,11 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 	observed := map[string][]*unstructured.Unstructured{graph.InstanceNodeID: {inst.Object}}
 	pendingNodes := map[string]bool{}
 	rendered := sets.New[string]()
-	kinds := sets.New[schema.GroupKind]()
+	kinds := memberKinds(inst.Definition)
 	nss := sets.New[string]()
 	addPending := func(ps ...direct.Pending) {
 		for _, p := range ps {
+			pendingNodes[p.NodeID] = true
 			note := "needs " + p.Reference
 			if p.Field != "" {
 				note += " for " + p.Field
@@ -63,128 +63,123 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 			})
 		}
 	}
-	for _, n := range rt.Nodes() {
-		id, kind := n.Spec.Meta.ID, n.Spec.Template.GetKind()
-		typ := n.Spec.Meta.Type
-		if typ == graph.NodeTypeResource || typ == graph.NodeTypeCollection {
-			kinds.Insert(memberKind(inst.Definition, n.Spec))
-		}
-		ignored, err := n.IsIgnored()
-		if err != nil {
-			if !runtime.IsDataPending(err) {
-				return nil, fmt.Errorf("resource %q: %w", id, err)
+	pending := func(n *runtime.Node, reference string) {
+		addPending(direct.Pending{Instance: ref, NodeID: n.Spec.Meta.ID, Kind: n.Spec.Template.GetKind(), Reference: reference})
+	}
+	feed := func(n *runtime.Node, objs []*unstructured.Unstructured) {
+		observed[n.Spec.Meta.ID] = objs
+		n.SetObserved(objs)
+	}
+	// composed: another composition's instance. Nested ones are diffed as
+	// instances of their own, and observed (like externalRefs to one)
+	// through their ApplySet parent.
+	composed := func(n *runtime.Node, def *compile.Definition, desired []*unstructured.Unstructured) error {
+		id, external := n.Spec.Meta.ID, n.Spec.Meta.Type == graph.NodeTypeExternal
+		var fed []*unstructured.Unstructured
+		for _, des := range desired {
+			if !external {
+				child, err := def.NewInstance(des, inst.Object.GetNamespace())
+				if err != nil {
+					return fmt.Errorf("resource %q: %w", id, err)
+				}
+				ds, err := d.Diff(ctx, c, child, force)
+				if err != nil {
+					return err
+				}
+				out = append(out, ds...)
+				des = child.Object
 			}
-			pendingNodes[id] = true
-			addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "includeWhen: " + direct.WaitsOn(n, pendingNodes, err)})
-			continue
-		}
-		if ignored {
-			continue
-		}
-		desired, err := n.GetDesired()
-		if err != nil {
-			if !runtime.IsDataPending(err) {
-				return nil, fmt.Errorf("resource %q: %w", id, err)
+			live, err := d.readInstance(ctx, des)
+			if err != nil {
+				return err
 			}
-			pendingNodes[id] = true
+			if live == nil && external {
+				pending(n, "externalRef to "+direct.InstanceRef(des)+", not applied in direct mode yet")
+				return nil
+			}
+			if live == nil {
+				live = des
+			} else {
+				rendered.Insert(ssa.Key(parentStub(des)))
+			}
+			fed = append(fed, live)
+		}
+		feed(n, fed)
+		return nil
+	}
+	err = direct.Walk(rt, inst.Definition, direct.Hooks{
+		Failed: func(n *runtime.Node, err error) error { return fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err) },
+		Pending: func(n *runtime.Node, err error, includeWhen bool) error {
+			if includeWhen {
+				pendingNodes[n.Spec.Meta.ID] = true
+				pending(n, "includeWhen: "+direct.WaitsOn(n, pendingNodes, err))
+				return nil
+			}
+			pendingNodes[n.Spec.Meta.ID] = true
 			addPending(direct.Explain(ref, n, g, observed, pendingNodes, err)...)
-			continue
-		}
-		if typ == graph.NodeTypeExternalCollection {
+			return nil
+		},
+		Nested:           composed,
+		ExternalInstance: composed,
+		ExternalCollection: func(n *runtime.Node, desired []*unstructured.Unstructured) error {
 			// Read, never written: what it selects now.
-			c, err := d.collectionOf(desired[0])
+			col, err := d.collectionOf(desired[0])
+			var live []*unstructured.Unstructured
 			if err == nil {
-				observed[id], err = d.list(ctx, c)
+				live, err = d.list(ctx, col)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("resource %q: %w", id, err)
+				return fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
 			}
-			n.SetObserved(observed[id])
-			continue
-		}
-		if def := inst.Definition.Composed[id]; def != nil {
-			// Another composition's instance: nested ones are diffed as
-			// instances of their own, and observed (like externalRefs to
-			// one) through their ApplySet parent.
-			var fed []*unstructured.Unstructured
-			for _, des := range desired {
-				if typ != graph.NodeTypeExternal {
-					child, err := def.NewInstance(des, inst.Object.GetNamespace())
-					if err != nil {
-						return nil, fmt.Errorf("resource %q: %w", id, err)
-					}
-					ds, err := d.Diff(ctx, c, child, force)
-					if err != nil {
-						return nil, err
-					}
-					out = append(out, ds...)
-					des = child.Object
-				}
-				live, err := d.readInstance(ctx, des)
-				if err != nil {
-					return nil, err
-				}
-				if live == nil && typ == graph.NodeTypeExternal {
-					pendingNodes[id] = true
-					addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "externalRef to " + direct.InstanceRef(des) + ", not applied in direct mode yet"})
-					break
-				}
-				if live == nil {
-					live = des
-				} else {
-					rendered.Insert(objKey(&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": inventoryName(des), "namespace": des.GetNamespace()}}}))
-				}
-				fed = append(fed, live)
-			}
-			if !pendingNodes[id] {
-				observed[id] = fed
-				n.SetObserved(fed)
-			}
-			continue
-		}
-		if typ == graph.NodeTypeExternal {
+			feed(n, live)
+			return nil
+		},
+		External: func(n *runtime.Node, desired []*unstructured.Unstructured) error {
 			// Read, never written.
-			o := &client.Object{Obj: desired[0].DeepCopy()}
+			o := &ssa.Object{Obj: desired[0].DeepCopy()}
 			ok, err := c.Map(o)
 			if err == nil && ok {
 				err = c.Get(ctx, o)
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if o.Live == nil {
-				pendingNodes[id] = true
-				addPending(direct.Pending{Instance: ref, NodeID: id, Kind: kind, Reference: "externalRef " + client.Subject(o.Obj) + ", which does not exist"})
-				continue
+				pending(n, "externalRef "+ssa.Subject(o.Obj)+", which does not exist")
+				return nil
 			}
-			observed[id] = []*unstructured.Unstructured{o.Live}
-			n.SetObserved(observed[id])
-			continue
-		}
-		fed := make([]*unstructured.Unstructured, len(desired))
-		for i, des := range desired {
-			obj := inv.member(des, inst, n, i, len(desired))
-			od, live, err := diffObject(ctx, c, obj, force)
-			if err != nil {
-				return nil, err
+			feed(n, []*unstructured.Unstructured{o.Live})
+			return nil
+		},
+		Resource: func(n *runtime.Node, desired []*unstructured.Unstructured) error {
+			fed := make([]*unstructured.Unstructured, len(desired))
+			for i, des := range desired {
+				obj := inv.member(des, inst, n, i, len(desired))
+				od, live, err := diffObject(ctx, c, obj, force)
+				if err != nil {
+					return err
+				}
+				out = append(out, od)
+				rendered.Insert(ssa.Key(obj))
+				if ns := obj.GetNamespace(); ns != "" {
+					nss.Insert(ns)
+				}
+				// Later nodes see the live object as apply would leave it,
+				// or, for an object not created yet, what the template
+				// sets: what only the cluster fills in stays pending.
+				fed[i] = des
+				if live != nil {
+					fed[i] = live
+				}
 			}
-			out = append(out, od)
-			rendered.Insert(objKey(obj))
-			if ns := obj.GetNamespace(); ns != "" {
-				nss.Insert(ns)
-			}
-			// Later nodes see the live object as apply would leave it, or,
-			// for an object not created yet, what the template sets: what
-			// only the cluster fills in stays pending.
-			fed[i] = des
-			if live != nil {
-				fed[i] = live
-			}
-		}
-		observed[id] = fed
-		n.SetObserved(fed)
+			feed(n, fed)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !inv.exists {
+	if !inv.Exists {
 		return out, nil
 	}
 	members, err := d.members(ctx, inv, kinds, nss)
@@ -192,28 +187,36 @@ func (d *Deployer) Diff(ctx context.Context, c *client.Client, inst *compile.Ins
 		return nil, err
 	}
 	for _, m := range members {
-		if rendered.Has(objKey(m)) || pendingNodes[m.GetLabels()[metadata.NodeIDLabel]] {
+		if rendered.Has(ssa.Key(m)) || pendingNodes[m.GetLabels()[metadata.NodeIDLabel]] {
 			continue
 		}
-		text, err := client.UnifiedDiff(client.Subject(m), m, nil)
+		text, err := ssa.UnifiedDiff(ssa.Subject(m), m, nil)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, deploy.ObjectDiff{Subject: client.Subject(m), Action: ssa.DeletedAction,
+		out = append(out, deploy.ObjectDiff{Subject: ssa.Subject(m), Action: fluxssa.DeletedAction,
 			Note: "in the ApplySet, no longer rendered: apply --prune deletes it", Unified: text})
 	}
 	return out, nil
 }
 
+// parentStub names the ApplySet parent of an instance (for Key).
+func parentStub(inst *unstructured.Unstructured) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap"}}
+	u.SetName(inventoryName(inst))
+	u.SetNamespace(inst.GetNamespace())
+	return u
+}
+
 // diffObject dry-runs one object with server-side apply and diffs it
 // with the live one. It returns the dry-run result when the object
 // exists (what later nodes observe after apply), nil when it is new.
-func diffObject(ctx context.Context, c *client.Client, obj *unstructured.Unstructured, force bool) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
-	o := &client.Object{Obj: obj}
-	od := deploy.ObjectDiff{Subject: client.Subject(obj), Action: ssa.CreatedAction}
+func diffObject(ctx context.Context, c *ssa.Client, obj *unstructured.Unstructured, force bool) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
+	o := &ssa.Object{Obj: obj}
+	od := deploy.ObjectDiff{Subject: ssa.Subject(obj), Action: fluxssa.CreatedAction}
 	newObject := func(note string) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
 		od.Note = note
-		text, err := client.UnifiedDiff(od.Subject, nil, obj)
+		text, err := ssa.UnifiedDiff(od.Subject, nil, obj)
 		od.Unified = text
 		return od, nil, err
 	}
@@ -224,7 +227,7 @@ func diffObject(ctx context.Context, c *client.Client, obj *unstructured.Unstruc
 	if !ok {
 		return newObject("new: kind " + obj.GroupVersionKind().GroupKind().String() + " is not served yet")
 	}
-	od.Subject = client.Subject(obj) // Map set or cleared the namespace
+	od.Subject = ssa.Subject(obj) // Map set or cleared the namespace
 	if err := c.Get(ctx, o); err != nil {
 		return od, nil, err
 	}
@@ -233,21 +236,14 @@ func diffObject(ctx context.Context, c *client.Client, obj *unstructured.Unstruc
 	case err != nil && o.Live == nil && apierrors.IsNotFound(err):
 		return newObject("new: namespace " + obj.GetNamespace() + " does not exist yet")
 	case err != nil:
-		return od, nil, client.ApplyError(err, obj)
+		return od, nil, ssa.ApplyError(err, obj)
 	}
-	switch {
-	case o.Live == nil:
-		od.Action = ssa.CreatedAction
-	case client.Drifted(o.Live, merged, c.FieldManager):
-		od.Action = ssa.ConfiguredAction
-	default:
-		od.Action = ssa.UnchangedAction
-	}
-	if od.Action != ssa.UnchangedAction {
-		if od.Unified, err = client.UnifiedDiff(od.Subject, o.Live, merged); err != nil {
+	od.Action = c.Decide(o.Live, merged)
+	if od.Action != fluxssa.UnchangedAction {
+		if od.Unified, err = ssa.UnifiedDiff(od.Subject, o.Live, merged); err != nil {
 			return od, nil, err
 		}
-		if od.Unified == "" && od.Action == ssa.ConfiguredAction {
+		if od.Unified == "" && od.Action == fluxssa.ConfiguredAction {
 			od.Note = "no field changes; applying takes ownership of the fields for field manager " + c.FieldManager
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 func obj(s map[string]any) *unstructured.Unstructured { return &unstructured.Unstructured{Object: s} }
@@ -121,11 +123,15 @@ func TestLastConditions(t *testing.T) {
 }
 
 // A nested instance's parent is read back from its annotations for delete.
-func TestInventoryOfParent(t *testing.T) {
-	inv := inventoryOf(obj(map[string]any{"metadata": map[string]any{"name": "p", "namespace": "n",
-		"labels":      map[string]any{ApplySetIDLabel: "applyset-x-v1"},
+func TestParseApplySetParent(t *testing.T) {
+	set := ssa.NewApplySet("p", "n")
+	inv, err := ssa.ParseApplySet(obj(map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "p", "namespace": "n",
+		"labels":      map[string]any{ApplySetIDLabel: set.ID},
 		"annotations": map[string]any{ApplySetGroupKinds: "ConfigMap,Deployment.apps", ApplySetNamespaces: "a, b"}}}))
-	if inv.id != "applyset-x-v1" || !inv.kinds.Has(schema.GroupKind{Group: "apps", Kind: "Deployment"}) || !inv.namespaces.Has("b") || inv.namespaces.Len() != 2 {
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.ID != set.ID || !inv.Kinds.Has(schema.GroupKind{Group: "apps", Kind: "Deployment"}) || !inv.Namespaces.Has("b") || inv.Namespaces.Len() != 2 {
 		t.Errorf("inventory %+v", inv)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // Without KRO, an instance of a composition exists in the cluster only as
@@ -74,20 +75,6 @@ func isNestedParent(u *unstructured.Unstructured) bool {
 		u.GetLabels()[ApplySetIDLabel] != "" && u.GetAnnotations()[ApplySetTooling] == Tooling
 }
 
-// inventoryOf reads an inventory from its parent configmap.
-func inventoryOf(cm *unstructured.Unstructured) *inventory {
-	inv := &inventory{name: cm.GetName(), namespace: cm.GetNamespace(), id: cm.GetLabels()[ApplySetIDLabel],
-		kinds: sets.New[schema.GroupKind](), namespaces: sets.New[string](), exists: true, uid: cm.GetUID()}
-	ann := cm.GetAnnotations()
-	for _, s := range splitList(ann[ApplySetGroupKinds]) {
-		inv.kinds.Insert(schema.ParseGroupKind(s))
-	}
-	for _, s := range splitList(ann[ApplySetNamespaces]) {
-		inv.namespaces.Insert(s)
-	}
-	return inv
-}
-
 // deleteNested deletes a nested instance's members (and their nested
 // instances, depth first) in reverse dependency order, then its parent.
 func (d *Deployer) deleteNested(ctx context.Context, outer *compile.Definition, cm *unstructured.Unstructured) ([]string, error) {
@@ -95,12 +82,16 @@ func (d *Deployer) deleteNested(ctx context.Context, outer *compile.Definition, 
 	if outer != nil {
 		def = outer.Composed[cm.GetLabels()[metadata.NodeIDLabel]]
 	}
-	inv := inventoryOf(cm)
+	set, err := ssa.ParseApplySet(cm)
+	if err != nil {
+		return nil, err
+	}
+	inv := &inventory{ApplySet: set}
 	objs, err := d.members(ctx, inv, sets.New[schema.GroupKind](), sets.New[string]())
 	if err != nil {
 		return nil, err
 	}
-	deleted, err := d.deleteInWaves(ctx, def, objs)
+	deleted, err := d.deleteInWaves(ctx, def, inv, objs)
 	if err != nil {
 		return deleted, fmt.Errorf("nested instance %s: %w", cm.GetName(), err)
 	}

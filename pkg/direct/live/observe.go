@@ -10,16 +10,13 @@ import (
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // Observe recomputes an instance's status from the live objects: KRO's
@@ -35,85 +32,109 @@ func (d *Deployer) Observe(ctx context.Context, inst *compile.Instance) (*Instan
 		return nil, err
 	}
 	states := map[string]*nodeState{}
-	for _, n := range rt.Nodes() {
+	state := func(n *runtime.Node) *nodeState {
 		st := &nodeState{}
 		states[n.Spec.Meta.ID] = st
-		ignored, err := n.IsIgnored()
-		if err != nil {
-			st.last = err.Error()
-			continue
-		}
-		if ignored {
-			st.ready, st.done = true, true
-			continue
-		}
-		desired, err := n.GetDesired()
-		if err != nil {
-			st.last = err.Error()
-			continue
-		}
-		live, err := d.observeComposed(ctx, inst, n, desired)
-		if err != nil {
-			return nil, err
-		}
-		if n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
-			c, err := d.collectionOf(desired[0])
-			if err == nil {
-				live, err = d.list(ctx, c)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
-			}
-		}
-		if live != nil {
-			st.live = live
-			desired = nil
-			if len(live) == 0 && n.Spec.Meta.Type == graph.NodeTypeExternalCollection {
-				st.applied, st.ready = true, true // selects nothing: ready, as in KRO
-				n.SetObserved(live)
-				continue
-			}
-			if len(live) == 0 {
-				// Another composition's instance not applied (or not ready)
-				// yet: observing it as empty made KRO's runtime index an
-				// empty list when evaluating the status.
-				st.last = "does not exist"
-				continue
-			}
-		}
-		for _, des := range desired {
-			ri, _, err := d.client(des)
-			if err != nil {
-				return nil, err
-			}
-			live, err := ri.Get(ctx, des.GetName(), metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			st.live = append(st.live, live)
-		}
-		if len(st.live) == 0 && len(desired) > 0 {
-			st.last = "does not exist"
-			continue
-		}
-		st.applied = true
-		n.SetObserved(st.live)
+		return st
+	}
+	// found feeds a node's live objects back and checks its readiness.
+	found := func(n *runtime.Node, st *nodeState, live []*unstructured.Unstructured) {
+		st.live, st.applied = live, true
+		n.SetObserved(live)
 		if err := n.CheckReadiness(); err != nil {
 			st.last = err.Error()
-			continue
+			return
 		}
 		st.ready = true
+	}
+	composed := func(n *runtime.Node, _ *compile.Definition, desired []*unstructured.Unstructured) error {
+		st := state(n)
+		live, err := d.observeComposed(ctx, inst, n, desired)
+		if err != nil {
+			return err
+		}
+		if len(live) == 0 {
+			// Another composition's instance not applied (or not ready)
+			// yet: observing it as empty made KRO's runtime index an
+			// empty list when evaluating the status.
+			st.last = "does not exist"
+			return nil
+		}
+		found(n, st, live)
+		return nil
+	}
+	err = direct.Walk(rt, inst.Definition, direct.Hooks{
+		// Whatever stops a node is why it is not ready.
+		Pending: func(n *runtime.Node, err error, _ bool) error { state(n).last = err.Error(); return nil },
+		Failed:  func(n *runtime.Node, err error) error { state(n).last = err.Error(); return nil },
+		Ignored: func(n *runtime.Node) error {
+			st := state(n)
+			st.ready, st.done = true, true
+			return nil
+		},
+		Nested:           composed,
+		ExternalInstance: composed,
+		ExternalCollection: func(n *runtime.Node, desired []*unstructured.Unstructured) error {
+			st := state(n)
+			c, err := d.collectionOf(desired[0])
+			if err != nil {
+				return fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
+			}
+			live, err := d.list(ctx, c)
+			if err != nil {
+				return fmt.Errorf("resource %q: %w", n.Spec.Meta.ID, err)
+			}
+			if len(live) == 0 {
+				st.applied, st.ready = true, true // selects nothing: ready, as in KRO
+				n.SetObserved(live)
+				return nil
+			}
+			found(n, st, live)
+			return nil
+		},
+		// Resources and externalRefs: read by kind, namespace and name.
+		Resolved: func(n *runtime.Node, _ direct.NodeKind, desired []*unstructured.Unstructured) error {
+			st := state(n)
+			var live []*unstructured.Unstructured
+			for _, des := range desired {
+				u, err := d.get(ctx, des)
+				if err != nil {
+					return err
+				}
+				if u != nil {
+					live = append(live, u)
+				}
+			}
+			if len(live) == 0 && len(desired) > 0 {
+				st.last = "does not exist"
+				return nil
+			}
+			found(n, st, live)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
 	return d.result(rt, inst, states), nil
 }
 
+// get reads the live object u names; nil when there is none.
+func (d *Deployer) get(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	o, err := d.client().ObjectFor(u)
+	if err == nil {
+		err = d.client().Get(ctx, o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return o.Live, nil
+}
+
 // withUID gives the instance its ApplySet parent's UID, as apply did.
 func (d *Deployer) withUID(ctx context.Context, inst *compile.Instance) (*compile.Instance, error) {
-	inv := newInventory(inst, d.DefaultNamespace)
-	if err := d.loadInventory(ctx, inv); err != nil {
+	inv, err := d.loadInventory(ctx, inst)
+	if err != nil {
 		return inst, err
 	}
 	return inv.identify(inst), nil
@@ -172,7 +193,7 @@ func nodeOrder(def *compile.Definition) map[string]int {
 // unknown nodes first, as KRO prunes), waiting for each wave to be gone.
 // A nested instance's members go before its parent configmap. def may be
 // nil (the composition is unknown): then there is one wave.
-func (d *Deployer) deleteInWaves(ctx context.Context, def *compile.Definition, objs []*unstructured.Unstructured) ([]string, error) {
+func (d *Deployer) deleteInWaves(ctx context.Context, def *compile.Definition, inv *inventory, objs []*unstructured.Unstructured) ([]string, error) {
 	pos := nodeOrder(def)
 	waves := map[int][]*unstructured.Unstructured{}
 	for _, o := range objs {
@@ -199,39 +220,24 @@ func (d *Deployer) deleteInWaves(ctx context.Context, def *compile.Definition, o
 					return deleted, err
 				}
 			}
-			ri, gvr, err := d.client(o)
+			_, gvr, err := d.resource(o)
 			if err != nil {
 				return deleted, err
 			}
-			uid := o.GetUID()
-			err = ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				return deleted, fmt.Errorf("delete %s: %w", subject(o), err)
+			// With its uid as the precondition: one recreated since it was
+			// listed stays. Already gone counts as deleted, as before.
+			if _, err := d.client().DeleteMember(ctx, inv.ApplySet, o); err != nil {
+				return deleted, err
 			}
-			deleted = append(deleted, subject(o))
-			d.printf(d.Out, "%s deleted\n", subject(o))
-			targets = append(targets, readiness.Target{GVR: gvr, Namespace: o.GetNamespace(), Name: o.GetName(), Ref: subject(o), Want: "deleted"})
+			deleted = append(deleted, ssa.Subject(o))
+			d.printf(d.Out, "%s deleted\n", ssa.Subject(o))
+			targets = append(targets, readiness.Target{GVR: gvr, Namespace: o.GetNamespace(), Name: o.GetName(), Ref: ssa.Subject(o), Want: "deleted"})
 		}
 		if _, err := w.Wait(ctx, targets); err != nil {
 			return deleted, err
 		}
 	}
 	return deleted, nil
-}
-
-// prune deletes members of the inventory that this apply did not write.
-func (d *Deployer) prune(ctx context.Context, def *compile.Definition, inv *inventory, kinds sets.Set[schema.GroupKind], nss sets.Set[string], keep sets.Set[types.UID]) ([]string, error) {
-	all, err := d.members(ctx, inv, kinds, nss)
-	if err != nil {
-		return nil, err
-	}
-	var stale []*unstructured.Unstructured
-	for _, o := range all {
-		if !keep.Has(o.GetUID()) {
-			stale = append(stale, o)
-		}
-	}
-	return d.deleteInWaves(ctx, def, stale)
 }
 
 // Delete removes every member of each instance's inventory in reverse
@@ -244,28 +250,27 @@ func (d *Deployer) Delete(ctx context.Context, insts []*compile.Instance) ([]str
 	slices.Reverse(insts)
 	sort.SliceStable(insts, func(i, j int) bool { return rank(insts[i].Definition, 0) > rank(insts[j].Definition, 0) })
 	for _, inst := range insts {
-		inv := newInventory(inst, d.DefaultNamespace)
-		if err := d.loadInventory(ctx, inv); err != nil {
+		inv, err := d.loadInventory(ctx, inst)
+		if err != nil {
 			return deleted, err
 		}
-		if !inv.exists {
-			d.printf(d.Progress, "%s: not deployed in direct mode (no configmap/%s -n %s)\n", direct.InstanceRef(inst.Object), inv.name, inv.namespace)
+		if !inv.Exists {
+			d.printf(d.Progress, "%s: not deployed in direct mode (no configmap/%s -n %s)\n", direct.InstanceRef(inst.Object), inv.Name, inv.Namespace)
 			continue
 		}
 		objs, err := d.members(ctx, inv, memberKinds(inst.Definition), sets.New[string]())
 		if err != nil {
 			return deleted, err
 		}
-		del, err := d.deleteInWaves(ctx, inst.Definition, objs)
+		del, err := d.deleteInWaves(ctx, inst.Definition, inv, objs)
 		deleted = append(deleted, del...)
 		if err != nil {
 			return deleted, fmt.Errorf("%s: %w", direct.InstanceRef(inst.Object), err)
 		}
-		err = d.Dynamic.Resource(configMaps).Namespace(inv.namespace).Delete(ctx, inv.name, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
+		if _, err := d.client().Delete(ctx, &ssa.Object{Obj: inv.Parent, Mapping: configMapMapping, Namespaced: true}, inv.UID); err != nil {
 			return deleted, err
 		}
-		d.printf(d.Out, "configmap/%s -n %s deleted (ApplySet parent)\n", inv.name, inv.namespace)
+		d.printf(d.Out, "configmap/%s -n %s deleted (ApplySet parent)\n", inv.Name, inv.Namespace)
 	}
 	return deleted, nil
 }

@@ -7,9 +7,7 @@ import (
 
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,6 +17,7 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/schemas"
+	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
 // Offline is a Deployer whose cluster is a set of observed objects held
@@ -99,7 +98,7 @@ func (k *Kinds) Offline(objs []*unstructured.Unstructured, defaultNamespace stri
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(kruntime.NewScheme(), listKinds)
 	for _, s := range all {
 		if err := client.Tracker().Create(s.gvr, s.obj, s.obj.GetNamespace()); err != nil {
-			return nil, fmt.Errorf("observed %s %s: %w", s.obj.GetKind(), objKey(s.obj), err)
+			return nil, fmt.Errorf("observed %s %s: %w", s.obj.GetKind(), ssa.Key(s.obj), err)
 		}
 	}
 	return &Offline{d: &Deployer{Dynamic: client, Mapper: k.mapper, DefaultNamespace: defaultNamespace}}, nil
@@ -132,14 +131,7 @@ func (o *Offline) Live(inst *compile.Instance, n *runtime.Node, desired []*unstr
 	}
 	out := make([]*unstructured.Unstructured, len(desired))
 	for i, des := range desired {
-		ri, _, err := o.d.client(des)
-		if err != nil {
-			return nil, err
-		}
-		live, err := ri.Get(ctx, des.GetName(), metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+		live, err := o.d.get(ctx, des)
 		if err != nil {
 			return nil, err
 		}

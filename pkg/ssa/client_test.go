@@ -1,10 +1,10 @@
-package client
+package ssa
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -24,7 +24,7 @@ func TestSubject(t *testing.T) {
 			t.Errorf("Subject = %q, want %q", got, want)
 		}
 	}
-	o := &Object{Obj: u(t, `{apiVersion: v1, kind: Namespace, metadata: {name: x}}`), Action: ssa.CreatedAction}
+	o := &Object{Obj: u(t, `{apiVersion: v1, kind: Namespace, metadata: {name: x}}`), Action: fluxssa.CreatedAction}
 	if got := o.Entry().String(); got != "namespace/x created" {
 		t.Errorf("entry = %q", got)
 	}

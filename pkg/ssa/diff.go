@@ -1,9 +1,9 @@
-package client
+package ssa
 
 import (
-	"fmt"
 	"strings"
 
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -44,7 +44,9 @@ func Overlay(live, desired *unstructured.Unstructured) *unstructured.Unstructure
 func UnifiedDiff(subject string, live, merged *unstructured.Unstructured) (string, error) {
 	a, b := forDiff(live), forDiff(merged)
 	if isSecret(live) || isSecret(merged) {
-		maskSecrets(a, b)
+		if err := maskSecrets(a, b); err != nil {
+			return "", err
+		}
 	}
 	ya, err := toYAML(a)
 	if err != nil {
@@ -105,43 +107,46 @@ func isSecret(u *unstructured.Unstructured) bool {
 	return u != nil && u.GetKind() == "Secret" && u.GetAPIVersion() == "v1"
 }
 
-// Masks, as kubectl diff and fluxcd's ssa.SanitizeUnstructuredData write
-// them.
-const (
-	maskSame   = "***"
-	maskBefore = "*** (before)"
-	maskAfter  = "*** (after)"
-)
-
-// maskSecrets replaces Secret values in data and stringData: "***" when a
-// value is the same on both sides, "*** (before)"/"*** (after)" when it
-// changes, so a diff shows which keys change without their values.
-func maskSecrets(live, merged *unstructured.Unstructured) {
-	for _, field := range []string{"data", "stringData"} {
-		a, b := secretMap(live, field), secretMap(merged, field)
-		for k, va := range a {
-			if vb, ok := b[k]; ok && fmt.Sprint(vb) != fmt.Sprint(va) {
-				a[k], b[k] = maskBefore, maskAfter
-				continue
-			} else if ok {
-				b[k] = maskSame
-			}
-			a[k] = maskSame
+// maskSecrets replaces Secret values with fluxcd's masks, as kubectl diff
+// does: "***" when a value is the same on both sides, "*** (before)" and
+// "*** (after)" when it changes, so a diff shows which keys change without
+// their values. fluxssa.SanitizeUnstructuredData masks data; stringData
+// (write-only, but in the desired object) goes through it the same way.
+func maskSecrets(live, merged *unstructured.Unstructured) error {
+	if err := fluxssa.SanitizeUnstructuredData(live, merged); err != nil {
+		return err
+	}
+	swap := func(u *unstructured.Unstructured) map[string]any {
+		if u == nil {
+			return nil
 		}
-		for k := range b {
-			if _, ok := a[k]; !ok {
-				b[k] = maskSame
-			}
+		data, hasData := u.Object["data"]
+		u.Object["data"] = u.Object["stringData"]
+		if u.Object["data"] == nil {
+			delete(u.Object, "data")
+		}
+		if !hasData {
+			return nil
+		}
+		return map[string]any{"data": data}
+	}
+	restore := func(u *unstructured.Unstructured, saved map[string]any) {
+		if u == nil {
+			return
+		}
+		if sd, ok := u.Object["data"]; ok {
+			u.Object["stringData"] = sd
+		}
+		delete(u.Object, "data")
+		if saved != nil {
+			u.Object["data"] = saved["data"]
 		}
 	}
-}
-
-func secretMap(u *unstructured.Unstructured, field string) map[string]any {
-	if u == nil {
-		return nil
-	}
-	m, _ := u.Object[field].(map[string]any)
-	return m
+	sa, sb := swap(live), swap(merged)
+	err := fluxssa.SanitizeUnstructuredData(live, merged)
+	restore(live, sa)
+	restore(merged, sb)
+	return err
 }
 
 // CRDGroupVersions lists "group/version" for every version of a CRD.

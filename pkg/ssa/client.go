@@ -1,9 +1,17 @@
-// Package client holds the per-object primitives of typekro's deploy
-// engine: mapping a kind through live discovery, reading the live object,
-// server-side apply (dry run or for real) with kubectl's conflict
-// semantics, deciding created/configured/unchanged, and deleting.
-// The staging, waiting and ordering live in package deploy.
-package client
+// Package ssa is the one layer through which typekro writes to a cluster,
+// for both modes: mapping a kind through live discovery, reading the live
+// object, server-side apply (dry run or for real) with kubectl's conflict
+// semantics, the one rule for created/configured/unchanged (Drifted),
+// deletes with UID preconditions, diffs with Secret values masked, and the
+// KEP-3659 ApplySet of a direct-mode instance (applyset.go).
+//
+// It builds on github.com/fluxcd/pkg/ssa (imported as fluxssa) for its
+// change-set model, dry-run normalization, Secret sanitizing and CRD
+// handling, but sends the apply requests itself: fluxcd's ResourceManager
+// always applies with force ownership, and typekro, like kubectl, must fail
+// on a field-manager conflict unless the user passes --force-conflicts.
+// The staging, waiting and ordering live in pkg/deploy and pkg/direct/live.
+package ssa
 
 import (
 	"context"
@@ -13,9 +21,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fluxcd/pkg/ssa"
+	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"github.com/fluxcd/pkg/ssa/utils"
+	"github.com/kubernetes-sigs/kro/pkg/controller/instance/applyset"
+	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -39,9 +49,10 @@ var ErrUnreachable = errors.New("cluster unreachable")
 // Client talks to one cluster.
 type Client struct {
 	Dynamic dynamic.Interface
-	// Mapper maps kinds to resources from live discovery. Reset it after
-	// CRDs and RGDs are applied: KRO serves new kinds only then.
-	Mapper       *restmapper.DeferredDiscoveryRESTMapper
+	// Mapper maps kinds to resources (live discovery, or a fixed mapper in
+	// tests). Reset it after CRDs and RGDs are applied: KRO serves new
+	// kinds only then.
+	Mapper       meta.ResettableRESTMapper
 	FieldManager string
 	// DefaultNamespace is used for namespaced objects that name none.
 	DefaultNamespace string
@@ -83,12 +94,13 @@ type Object struct {
 	Namespaced bool
 	Live       *unstructured.Unstructured // nil when absent
 	Merged     *unstructured.Unstructured // the server's dry-run result
-	Action     ssa.Action
+	Action     fluxssa.Action
 }
 
 // Subject names an object like kubectl's output does, with a namespace
 // flag that makes the line copy-pasteable:
-// "deployment.apps/webapp -n production".
+// "deployment.apps/webapp -n production". It is the one way typekro names
+// an object to users (change lines, errors, diffs, progress).
 func Subject(obj *unstructured.Unstructured) string {
 	gvk := obj.GroupVersionKind()
 	res := strings.ToLower(gvk.Kind)
@@ -102,9 +114,15 @@ func Subject(obj *unstructured.Unstructured) string {
 	return s
 }
 
+// Key identifies an object in sets and sort orders: group-kind, namespace
+// and name (not the version: one object is served under several).
+func Key(obj *unstructured.Unstructured) string {
+	return obj.GroupVersionKind().GroupKind().String() + "/" + obj.GetNamespace() + "/" + obj.GetName()
+}
+
 // Entry is the object's change-set entry.
-func (o *Object) Entry() ssa.ChangeSetEntry {
-	e := ssa.ChangeSetEntry{Subject: Subject(o.Obj), Action: o.Action, GroupVersion: o.Obj.GroupVersionKind().GroupVersion().String()}
+func (o *Object) Entry() fluxssa.ChangeSetEntry {
+	e := fluxssa.ChangeSetEntry{Subject: Subject(o.Obj), Action: o.Action, GroupVersion: o.Obj.GroupVersionKind().GroupVersion().String()}
 	e.ObjMetadata.Name, e.ObjMetadata.Namespace = o.Obj.GetName(), o.Obj.GetNamespace()
 	e.ObjMetadata.GroupKind = o.Obj.GroupVersionKind().GroupKind()
 	return e
@@ -118,6 +136,49 @@ func (c *Client) Resource(o *Object) dynamic.ResourceInterface {
 	}
 	return ri
 }
+
+// Mapping maps u's kind to its resource.
+func (c *Client) Mapping(u *unstructured.Unstructured) (*meta.RESTMapping, error) {
+	gvk := u.GroupVersionKind()
+	return c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+}
+
+// ResourceFor maps u's kind and returns its dynamic client, for objects
+// that do not go through Map (live objects, ApplySet members).
+func (c *Client) ResourceFor(u *unstructured.Unstructured) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
+	m, err := c.Mapping(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.Dynamic.Resource(m.Resource).Namespace(u.GetNamespace()), m, nil
+	}
+	return c.Dynamic.Resource(m.Resource), m, nil
+}
+
+// ObjectFor maps u's kind and wraps it for the calls below, leaving its
+// namespace as it is (Map defaults it). A kind not served is the mapper's
+// NoMatch error.
+func (c *Client) ObjectFor(u *unstructured.Unstructured) (*Object, error) {
+	_, m, err := c.ResourceFor(u)
+	if err != nil {
+		return nil, err
+	}
+	return &Object{Obj: u, Mapping: m, Namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace}, nil
+}
+
+// Resettable gives a mapper that cannot forget what it discovered (a
+// fixed one, in tests and offline) the Reset Client.Mapper needs.
+func Resettable(m meta.RESTMapper) meta.ResettableRESTMapper {
+	if r, ok := m.(meta.ResettableRESTMapper); ok {
+		return r
+	}
+	return fixedMapper{m}
+}
+
+type fixedMapper struct{ meta.RESTMapper }
+
+func (fixedMapper) Reset() {}
 
 // Map looks the kind up in discovery; false when it is not served. It
 // gives namespaced objects without a namespace the default one and drops
@@ -185,14 +246,41 @@ func (c *Client) DryRun(ctx context.Context, o *Object, force bool) error {
 		return ApplyError(err, o.Obj)
 	}
 	o.Merged = res
+	o.Action = c.Decide(o.Live, res)
+	return nil
+}
+
+// Decide is the one rule for what an apply does to an object: created
+// when there was none, configured when Drifted, unchanged otherwise. merged
+// is the server's answer to the apply (a dry run's or the real one's).
+func (c *Client) Decide(live, merged *unstructured.Unstructured) fluxssa.Action {
 	switch {
-	case o.Live == nil:
-		o.Action = ssa.CreatedAction
-	case Drifted(o.Live, res, c.FieldManager):
-		o.Action = ssa.ConfiguredAction
+	case live == nil:
+		return fluxssa.CreatedAction
+	case Drifted(live, merged, c.FieldManager):
+		return fluxssa.ConfiguredAction
 	default:
-		o.Action = ssa.UnchangedAction
+		return fluxssa.UnchangedAction
 	}
+}
+
+// Write applies o for real and says what changed: it reads the live object
+// first, refuses one that belongs to another ApplySet (when o.Obj carries
+// a part-of label), applies, and decides the action from the live object
+// and the server's answer. o.Live and o.Merged hold both afterwards.
+func (c *Client) Write(ctx context.Context, o *Object, force bool) error {
+	if err := c.Get(ctx, o); err != nil {
+		return err
+	}
+	if err := OwnerConflict(o.Live, o.Obj); err != nil {
+		return err
+	}
+	res, err := c.Apply(ctx, o, false, force)
+	if err != nil {
+		return ApplyError(err, o.Obj)
+	}
+	o.Merged = res
+	o.Action = c.Decide(o.Live, res)
 	return nil
 }
 
@@ -212,11 +300,18 @@ func (c *Client) CreateDryRun(ctx context.Context, o *Object, ns string) error {
 	return nil
 }
 
-// Delete deletes the object; false when it was already gone.
-func (c *Client) Delete(ctx context.Context, o *Object) (bool, error) {
-	err := c.Resource(o).Delete(ctx, o.Obj.GetName(), metav1.DeleteOptions{})
+// Delete deletes the object; false when it was already gone. With a uid,
+// the delete holds only for that very object (metav1.Preconditions): one
+// deleted and recreated since it was read is left alone, also reported as
+// false.
+func (c *Client) Delete(ctx context.Context, o *Object, uid types.UID) (bool, error) {
+	opts := metav1.DeleteOptions{}
+	if uid != "" {
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+	}
+	err := c.Resource(o).Delete(ctx, o.Obj.GetName(), opts)
 	switch {
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err), uid != "" && apierrors.IsConflict(err):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("%s: %w", Subject(o.Obj), err)
@@ -224,16 +319,63 @@ func (c *Client) Delete(ctx context.Context, o *Object) (bool, error) {
 	return true, nil
 }
 
+// DeleteCurrent deletes the object as it is now: it reads the live object
+// and deletes that one by its uid, so a plan made earlier never deletes an
+// object recreated in between. false when there is none.
+func (c *Client) DeleteCurrent(ctx context.Context, o *Object) (bool, error) {
+	if err := c.Get(ctx, o); err != nil {
+		return false, err
+	}
+	if o.Live == nil {
+		return false, nil
+	}
+	return c.Delete(ctx, o, o.Live.GetUID())
+}
+
 // ApplyError words an apply error with the object's name; for a conflict
-// it adds the way out.
+// it adds the way out. The API error stays wrapped (errors.As, IsNotFound).
 func ApplyError(err error, obj *unstructured.Unstructured) error {
-	msg := err.Error()
+	hint := ""
 	if apierrors.IsConflict(err) {
 		if _, ok := apierrors.StatusCause(err, metav1.CauseTypeFieldManagerConflict); ok {
-			msg += " (rerun with --force-conflicts to take these fields over)"
+			hint = " (rerun with --force-conflicts to take these fields over)"
 		}
 	}
-	return fmt.Errorf("%s: %s", Subject(obj), msg)
+	return fmt.Errorf("%s: %w%s", Subject(obj), err, hint)
+}
+
+// OwnerConflict refuses to write desired over a live object that is a
+// member of another ApplySet, as KRO's applyset.ApplySetConflictError does:
+// two instances rendering the same object would otherwise take it from
+// each other on every apply (same field manager, so no SSA conflict). The
+// error names both owners by their instances when KRO's instance labels
+// say who they are. --force-conflicts does not override it.
+func OwnerConflict(live, desired *unstructured.Unstructured) error {
+	if live == nil {
+		return nil
+	}
+	cur, want := live.GetLabels()[applyset.ApplysetPartOfLabel], desired.GetLabels()[applyset.ApplysetPartOfLabel]
+	if cur == "" || want == "" || cur == want {
+		return nil
+	}
+	ce := &applyset.ApplySetConflictError{ResourceName: live.GetName(), ResourceNamespace: live.GetNamespace(),
+		ResourceGVK: live.GroupVersionKind().String(), CurrentApplySetID: cur, DesiredApplySetID: want}
+	return fmt.Errorf("%s: owned by %s, also rendered by %s: %w", Subject(desired), ownerName(live, cur), ownerName(desired, want), ce)
+}
+
+// ownerName names the instance an object belongs to from KRO's instance
+// labels ("Kind/name -n ns"), or by its ApplySet id without them.
+func ownerName(u *unstructured.Unstructured, id string) string {
+	l := u.GetLabels()
+	kind, name := l[metadata.InstanceKindLabel], l[metadata.InstanceLabel]
+	if kind == "" || name == "" {
+		return "ApplySet " + id
+	}
+	s := kind + "/" + name
+	if ns := l[metadata.InstanceNamespaceLabel]; ns != "" {
+		s += " -n " + ns
+	}
+	return s
 }
 
 // Drifted reports whether applying would change the object: labels,
