@@ -93,9 +93,9 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	// any member is written, so an interrupted apply leaves no member where
 	// a later prune would not look; only when this apply creates the
 	// parent's namespace does it wait for stage 1.
-	parentLater := as != nil && p.createsNamespace(as.ref.Namespace)
+	parentLater := as != nil && p.createsNamespace(as.Namespace)
 	if as != nil && !parentLater {
-		if err := e.writeParent(ctx, as, as.kinds.Union(as.prevKinds), as.ns.Union(as.prevNS)); err != nil {
+		if err := e.writeParent(ctx, as, as.kinds.Union(as.Kinds), as.ns.Union(as.Namespaces)); err != nil {
 			return res, err
 		}
 	}
@@ -106,7 +106,7 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		return res, err
 	}
 	if parentLater {
-		if err := e.writeParent(ctx, as, as.kinds.Union(as.prevKinds), as.ns.Union(as.prevNS)); err != nil {
+		if err := e.writeParent(ctx, as, as.kinds.Union(as.Kinds), as.ns.Union(as.Namespaces)); err != nil {
 			return res, err
 		}
 	}

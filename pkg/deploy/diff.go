@@ -96,14 +96,14 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 		return out, nil
 	}
 	as.scope(p.items)
-	_, waves, err := e.orphans(ctx, as, liveUIDs(p.items))
+	waves, err := e.orphans(ctx, as, liveUIDs(p.items))
 	if err != nil {
 		return nil, err
 	}
 	for _, wave := range waves {
 		for _, o := range wave {
-			d := ObjectDiff{Subject: Subject(o.Object), Action: PrunedAction, Note: "not in the inputs: apply --prune deletes it"}
-			if d.Unified, err = ssa.UnifiedDiff(d.Subject, o.Object, nil); err != nil {
+			d := ObjectDiff{Subject: Subject(o), Action: PrunedAction, Note: "not in the inputs: apply --prune deletes it"}
+			if d.Unified, err = ssa.UnifiedDiff(d.Subject, o, nil); err != nil {
 				return nil, err
 			}
 			out = append(out, d)

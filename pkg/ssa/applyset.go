@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/kubernetes-sigs/kro/pkg/controller/instance/applyset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,7 +20,9 @@ import (
 // `kubectl get -l applyset.kubernetes.io/part-of=<id>` lists them, and the
 // parent records the group-kinds and namespaces to search when pruning.
 // KRO's parent is the instance; typekro's, with no custom resource to hang
-// it on, is a ConfigMap.
+// it on, is a ConfigMap. kro mode's `apply --prune --applyset` makes all the
+// objects of an apply one ApplySet, with a Secret (kubectl's default) or
+// ConfigMap parent.
 //
 // KRO v0.9.4's pkg/controller/instance/applyset supplies the ID, the
 // parent's labels and annotations (Metadata), the parsing of a parent's
@@ -43,10 +46,10 @@ const (
 	ApplySetNamespaces  = applyset.ApplySetAdditionalNamespacesAnnotation
 )
 
-var configMapGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
-
-// ApplySet is one ApplySet and what its parent ConfigMap records.
+// ApplySet is one ApplySet and what its parent records.
 type ApplySet struct {
+	// ParentKind is ConfigMap or Secret (core/v1).
+	ParentKind      string
 	Name, Namespace string
 	ID              string
 	// Kinds and Namespaces are the parent's record: the group-kinds of its
@@ -60,52 +63,80 @@ type ApplySet struct {
 	Parent *unstructured.Unstructured
 }
 
-// parentStub is the identity of a parent ConfigMap, as applyset.ID hashes it.
-func parentStub(name, namespace string) *unstructured.Unstructured {
+// ParentStub is the identity of the parent, as applyset.ID hashes it.
+func (s *ApplySet) ParentStub() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{}}
-	u.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"})
-	u.SetName(name)
-	u.SetNamespace(namespace)
+	u.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: s.ParentKind})
+	u.SetName(s.Name)
+	u.SetNamespace(s.Namespace)
 	return u
+}
+
+// ParentGVR is the parent's resource.
+func (s *ApplySet) ParentGVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Version: "v1", Resource: strings.ToLower(s.ParentKind) + "s"}
+}
+
+// String names the parent: "configmap/name -n namespace".
+func (s *ApplySet) String() string {
+	return strings.ToLower(s.ParentKind) + "/" + s.Name + " -n " + s.Namespace
 }
 
 // NewApplySet is the ApplySet whose parent is configmap name in namespace,
 // with nothing recorded yet.
-func NewApplySet(name, namespace string) *ApplySet {
-	return &ApplySet{Name: name, Namespace: namespace, ID: applyset.ID(parentStub(name, namespace)),
-		Kinds: sets.New[schema.GroupKind](), Namespaces: sets.New[string]()}
+func NewApplySet(name, namespace string) *ApplySet { return NewApplySetOf("ConfigMap", name, namespace) }
+
+// NewApplySetOf is NewApplySet with a ConfigMap or Secret parent.
+func NewApplySetOf(kind, name, namespace string) *ApplySet {
+	s := &ApplySet{ParentKind: kind, Name: name, Namespace: namespace, Kinds: sets.New[schema.GroupKind](), Namespaces: sets.New[string]()}
+	s.ID = applyset.ID(s.ParentStub())
+	return s
 }
 
 // ParseApplySet reads an ApplySet from its parent: the id label must be
 // the one KEP-3659 derives from the parent's identity (another tool's
-// ConfigMap of the same name is not ours), and the annotations must parse.
-func ParseApplySet(cm *unstructured.Unstructured) (*ApplySet, error) {
-	s := NewApplySet(cm.GetName(), cm.GetNamespace())
-	if got := cm.GetLabels()[ApplySetIDLabel]; got != s.ID {
-		return nil, fmt.Errorf("configmap %s -n %s exists and is not typekro's ApplySet parent (label %s is %q, want %q)", s.Name, s.Namespace, ApplySetIDLabel, got, s.ID)
+// object of the same name is not ours), the tooling typekro's (the KEP
+// tells tools to refuse another tool's parent), and the annotations must
+// parse.
+func ParseApplySet(parent *unstructured.Unstructured) (*ApplySet, error) {
+	s := NewApplySetOf(parent.GetKind(), parent.GetName(), parent.GetNamespace())
+	if t, ok := parent.GetAnnotations()[ApplySetTooling]; ok && t != Tooling {
+		return nil, fmt.Errorf("ApplySet parent %s is managed by %q, not typekro: choose another", s, t)
+	}
+	if got := parent.GetLabels()[ApplySetIDLabel]; got != s.ID {
+		return nil, fmt.Errorf("%s exists and is not typekro's ApplySet parent (label %s is %q, want %q)", s, ApplySetIDLabel, got, s.ID)
 	}
 	// Project of no resources is the parent's own record, parsed and
 	// validated by KRO's parser.
-	md, err := applyset.New(applyset.Config{ParentNamespace: s.Namespace}, cm).Project(nil)
+	md, err := applyset.New(applyset.Config{ParentNamespace: s.Namespace}, parent).Project(nil)
 	if err != nil {
-		return nil, fmt.Errorf("ApplySet parent configmap/%s -n %s: %w", s.Name, s.Namespace, err)
+		return nil, fmt.Errorf("ApplySet parent %s: %w", s, err)
 	}
 	s.Kinds, s.Namespaces = md.GroupKinds, md.AdditionalNamespaces
-	s.Exists, s.UID, s.Parent = true, cm.GetUID(), cm
+	s.Exists, s.UID, s.Parent = true, parent.GetUID(), parent
 	return s, nil
 }
 
-// LoadApplySet reads the parent of the ApplySet name/namespace; a missing
-// parent is an empty ApplySet (Exists false), not an error.
+// LoadApplySet reads the parent of the ApplySet (configmap name in
+// namespace); a missing parent is an empty ApplySet (Exists false), not an
+// error.
 func (c *Client) LoadApplySet(ctx context.Context, name, namespace string) (*ApplySet, error) {
-	cm, err := c.Dynamic.Resource(configMapGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	return c.Load(ctx, NewApplySet(name, namespace))
+}
+
+// Load reads s's parent into a copy of s.
+func (c *Client) Load(ctx context.Context, s *ApplySet) (*ApplySet, error) {
+	parent, err := c.Dynamic.Resource(s.ParentGVR()).Namespace(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return NewApplySet(name, namespace), nil
+		return NewApplySetOf(s.ParentKind, s.Name, s.Namespace), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: configmap/%s -n %s: %v", ErrUnreachable, name, namespace, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, s, err)
 	}
-	return ParseApplySet(cm)
+	if parent.GetKind() == "" {
+		parent.SetKind(s.ParentKind)
+	}
+	return ParseApplySet(parent)
 }
 
 // ParentMetadata is the parent's KEP-3659 labels and annotations recording
@@ -127,7 +158,7 @@ func (s *ApplySet) Label(obj *unstructured.Unstructured) {
 }
 
 func (c *Client) kroApplySet(s *ApplySet) *applyset.ApplySet {
-	return applyset.New(applyset.Config{Client: c.Dynamic, RESTMapper: c.Mapper, ParentNamespace: s.Namespace}, parentStub(s.Name, s.Namespace))
+	return applyset.New(applyset.Config{Client: c.Dynamic, RESTMapper: c.Mapper, ParentNamespace: s.Namespace}, s.ParentStub())
 }
 
 // Members lists the live members of the ApplySet whose uid is not in keep,

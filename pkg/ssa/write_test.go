@@ -159,8 +159,13 @@ func TestDeleteUIDPrecondition(t *testing.T) {
 // and namespaces, and members deleted with their uid as precondition.
 func TestApplySet(t *testing.T) {
 	set := NewApplySet("typekro-webapp-shop", "apps")
-	if set.ID != applyset.ID(parentStub("typekro-webapp-shop", "apps")) || !strings.HasPrefix(set.ID, "applyset-") || !strings.HasSuffix(set.ID, "-v1") {
+	// base64url(sha256("<name>.<namespace>.<kind>.<group>")), computed
+	// outside Go, as kubectl computes it.
+	if set.ID != "applyset-R_olsco6dXVvX4htFGr3pIhriEkfLju0yYUVcsniWyI-v1" {
 		t.Errorf("id %s", set.ID)
+	}
+	if id := NewApplySetOf("Secret", "apps", "ns").ID; id != "applyset-vDME4mJj_OdNUaIx1hahTATYpP9Q03jSxIv6mu-jHHM-v1" {
+		t.Errorf("secret parent's id %s", id)
 	}
 	labels, ann := set.ParentMetadata(sets.New(schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Kind: "ConfigMap"}), sets.New("apps", "other"))
 	if labels[ApplySetIDLabel] != set.ID || ann[ApplySetGroupKinds] != "ConfigMap,Deployment.apps" || ann[ApplySetNamespaces] != "other" || ann[ApplySetTooling] != Tooling {
