@@ -84,7 +84,9 @@ func (s *ApplySet) String() string {
 
 // NewApplySet is the ApplySet whose parent is configmap name in namespace,
 // with nothing recorded yet.
-func NewApplySet(name, namespace string) *ApplySet { return NewApplySetOf("ConfigMap", name, namespace) }
+func NewApplySet(name, namespace string) *ApplySet {
+	return NewApplySetOf("ConfigMap", name, namespace)
+}
 
 // NewApplySetOf is NewApplySet with a ConfigMap or Secret parent.
 func NewApplySetOf(kind, name, namespace string) *ApplySet {
