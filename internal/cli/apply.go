@@ -156,16 +156,14 @@ func (o *applyOptions) Validate() error {
 	if o.AllowBreaking && o.Mode != render.ModeKro {
 		return Usage(fmt.Errorf("--allow-breaking-changes needs --mode kro: direct mode has no CRDs"))
 	}
+	if err := checkApplySet(o.ApplySet, o.Mode); err != nil {
+		return err
+	}
 	switch {
-	case o.ApplySet != "" && o.Mode != render.ModeKro:
-		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
 	case o.ApplySet != "" && !o.Prune:
 		return Usage(fmt.Errorf("--applyset needs --prune (as in kubectl)"))
 	case o.Prune && o.Mode == render.ModeKro && o.ApplySet == "":
 		return Usage(fmt.Errorf("--prune in kro mode needs --applyset NAME: the set whose members the inputs no longer contain are deleted"))
-	}
-	if err := checkApplySet(o.ApplySet); err != nil {
-		return err
 	}
 	if o.Timeout < 0 {
 		return Usage(fmt.Errorf("--timeout must not be negative"))

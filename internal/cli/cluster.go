@@ -15,6 +15,7 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
+	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
 // clusterNamespace is -n, else the kubeconfig context's namespace, else
@@ -89,9 +90,12 @@ func deployError(err error) error {
 
 // checkApplySet validates --applyset (kubectl's form: NAME, secret/NAME or
 // configmap/NAME) before anything is read.
-func checkApplySet(s string) error {
+func checkApplySet(s, mode string) error {
 	if s == "" {
 		return nil
+	}
+	if mode != render.ModeKro {
+		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
 	}
 	if _, err := deploy.ParseApplySet(s, ""); err != nil {
 		return Usage(err)

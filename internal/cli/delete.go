@@ -103,10 +103,7 @@ func (o *deleteOptions) Validate() error {
 	if err := checkMode(o.Mode); err != nil {
 		return err
 	}
-	if o.ApplySet != "" && o.Mode != render.ModeKro {
-		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode keeps an ApplySet per instance"))
-	}
-	return checkApplySet(o.ApplySet)
+	return checkApplySet(o.ApplySet, o.Mode)
 }
 
 func (o *deleteOptions) Run() error {

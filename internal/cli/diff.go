@@ -124,10 +124,7 @@ func (o *diffOptions) Validate() error {
 	if err := checkMode(o.Mode); err != nil {
 		return err
 	}
-	if o.ApplySet != "" && o.Mode != render.ModeKro {
-		return Usage(fmt.Errorf("--applyset needs --mode kro: direct mode shows its prunes without it"))
-	}
-	return checkApplySet(o.ApplySet)
+	return checkApplySet(o.ApplySet, o.Mode)
 }
 
 // asError maps an error to diff's exit codes: diff reserves 1 for

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"github.com/typekro/kubectl-typekro/internal/compiletest"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,6 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 	"github.com/typekro/kubectl-typekro/pkg/ssa"
@@ -31,15 +31,7 @@ var (
 
 func compileWebapp(t *testing.T) *compile.Result {
 	t.Helper()
-	set, err := composition.Load("../../examples/webapp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := compile.Compile(set, compile.Options{Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return compiletest.Dir(t, "../../examples/webapp")
 }
 
 func object(apiVersion, kind, ns, name string, status map[string]any) *unstructured.Unstructured {

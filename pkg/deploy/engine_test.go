@@ -3,8 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
+	"github.com/typekro/kubectl-typekro/internal/compiletest"
 	"slices"
 	"strings"
 	"testing"
@@ -15,8 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/typekro/kubectl-typekro/internal/fakecluster"
-	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
@@ -60,19 +57,7 @@ var noteKind = fakecluster.Kind{GVK: schema.GroupVersionKind{Group: "example.com
 
 func noteSet(t *testing.T) *Set {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "notes.yaml"), []byte(notes), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := composition.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := compile.Compile(set, compile.Options{Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewSet(res)
+	return NewSet(compiletest.YAML(t, notes))
 }
 
 // kro plays KRO and the API server's CRD controller: an applied RGD

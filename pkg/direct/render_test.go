@@ -2,6 +2,7 @@ package direct_test
 
 import (
 	"errors"
+	"github.com/typekro/kubectl-typekro/internal/compiletest"
 	"github.com/typekro/kubectl-typekro/internal/golden"
 	"os"
 	"os/exec"
@@ -9,30 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 )
 
-// compileDir loads and compiles dir with instances defaulting to namespace
-// default; opts may change the rest (e.g. the CEL cost limit).
-func compileDir(t testing.TB, dir string, opts ...func(*compile.Options)) *compile.Result {
-	t.Helper()
-	set, err := composition.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := compile.Options{Namespace: "default"}
-	for _, f := range opts {
-		f(&o)
-	}
-	res, err := compile.Compile(set, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
+// compileDir loads and compiles dir (instances default to namespace default).
+var compileDir = compiletest.Dir
 
 // goldenCases are the examples with instances, and KRO's own examples
 // from its module (golden files kro-<dir>.yaml).

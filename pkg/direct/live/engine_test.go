@@ -3,8 +3,7 @@ package live
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
+	"github.com/typekro/kubectl-typekro/internal/compiletest"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/typekro/kubectl-typekro/internal/fakecluster"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
-	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
 	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
@@ -68,22 +66,7 @@ func instances(t *testing.T, docs ...string) []*compile.Instance {
 
 func compileWith(t *testing.T, body string, docs ...string) []*compile.Instance {
 	t.Helper()
-	dir := t.TempDir()
-	for _, d := range docs {
-		body += "---\n" + d
-	}
-	if err := os.WriteFile(filepath.Join(dir, "stack.yaml"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := composition.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := compile.Compile(set, compile.Options{Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Instances
+	return compiletest.YAML(t, append([]string{body}, docs...)...).Instances
 }
 
 func instance(name, spec string) string {
