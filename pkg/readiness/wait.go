@@ -128,7 +128,7 @@ func (w *Waiter) waitOne(ctx context.Context, t Target, start time.Time) Outcome
 	if w.Explain != nil && w.Progress != nil && t.Check != nil {
 		done := make(chan struct{})
 		defer close(done)
-		go w.explain(ctx, done, t, func() Outcome { mu.Lock(); defer mu.Unlock(); return out })
+		go w.explain(ctx, done, t, start, func() Outcome { mu.Lock(); defer mu.Unlock(); return out })
 	}
 	observe := func(obj *unstructured.Unstructured) bool {
 		mu.Lock()
@@ -169,7 +169,7 @@ func (w *Waiter) waitOne(ctx context.Context, t Target, start time.Time) Outcome
 
 // explain prints why t is slow, every SlowAfter while it is not ready,
 // when the reason changed since the last line.
-func (w *Waiter) explain(ctx context.Context, done <-chan struct{}, t Target, last func() Outcome) {
+func (w *Waiter) explain(ctx context.Context, done <-chan struct{}, t Target, start time.Time, last func() Outcome) {
 	tick := w.Explain.Ticker()
 	defer tick.Stop()
 	said := ""
@@ -186,12 +186,12 @@ func (w *Waiter) explain(ctx context.Context, done <-chan struct{}, t Target, la
 			continue
 		}
 		why := w.Explain.Why(ctx, o.Object)
-		if why == "" || why == said {
+		if why.Event == "" || why.Event == said {
 			continue
 		}
-		said = why
+		said = why.Event
 		w.mu.Lock()
-		fmt.Fprintf(w.Progress, "waiting for %s: %s — why: %s\n", t.Ref, t.Want, why)
+		fmt.Fprintf(w.Progress, "waiting for %s: %s (%s) — why: %s\n", t.Ref, t.Want, time.Since(start).Round(100*time.Millisecond), why.Text)
 		w.mu.Unlock()
 	}
 }

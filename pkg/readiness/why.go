@@ -66,12 +66,23 @@ func (e *Explainer) Ticker() clock.Ticker {
 	return c.NewTicker(SlowAfter)
 }
 
-// Why returns the reason obj is not ready yet, or "" when no Warning
-// event explains it. Errors reading events or owners leave the reason
-// out: the explanation is a courtesy and must not fail a wait.
-func (e *Explainer) Why(ctx context.Context, obj *unstructured.Unstructured) string {
+// Reason is why a wait is slow.
+type Reason struct {
+	// Event names the Warning event (namespace/name): the same event
+	// repeating — the ReplicaSet controller retries every few seconds, each
+	// time with a new pod name in the message — is one reason, said once.
+	Event string
+	// Text is the event's reason and message, with the failing condition of
+	// its object when that adds to them.
+	Text string
+}
+
+// Why returns the reason obj is not ready yet; the zero Reason when no
+// Warning event explains it. Errors reading events or owners leave the
+// reason out: the explanation is a courtesy and must not fail a wait.
+func (e *Explainer) Why(ctx context.Context, obj *unstructured.Unstructured) Reason {
 	if e == nil || obj == nil || obj.GetUID() == "" {
-		return ""
+		return Reason{}
 	}
 	opts := metav1.ListOptions{Limit: eventLimit}
 	sel := fields.Set{"type": "Warning"}
@@ -83,7 +94,7 @@ func (e *Explainer) Why(ctx context.Context, obj *unstructured.Unstructured) str
 	opts.FieldSelector = sel.AsSelector().String()
 	list, err := e.Client.Resource(eventsGVR).Namespace(obj.GetNamespace()).List(ctx, opts)
 	if err != nil {
-		return ""
+		return Reason{}
 	}
 	events := list.Items
 	// Newest first; the field selector is honoured by the API server but
@@ -108,20 +119,20 @@ func (e *Explainer) Why(ctx context.Context, obj *unstructured.Unstructured) str
 				continue
 			}
 		}
-		return explain(ev, inv, under)
+		return Reason{Event: key(ev.GetNamespace(), ev.GetName()), Text: explain(ev, inv, under)}
 	}
-	return ""
+	return Reason{}
 }
 
 // WhyAny is Why of the first of objs (a node's live objects) that has a
 // reason; nil entries (not created yet) are skipped.
-func (e *Explainer) WhyAny(ctx context.Context, objs []*unstructured.Unstructured) string {
+func (e *Explainer) WhyAny(ctx context.Context, objs []*unstructured.Unstructured) Reason {
 	for _, o := range objs {
-		if why := e.Why(ctx, o); why != "" {
+		if why := e.Why(ctx, o); why.Event != "" {
 			return why
 		}
 	}
-	return ""
+	return Reason{}
 }
 
 // explain formats one event and, for an object under the waited one, its
@@ -131,9 +142,14 @@ func explain(ev *unstructured.Unstructured, inv map[string]any, under *unstructu
 	if msg == "-" {
 		msg, _, _ = unstructured.NestedString(ev.Object, "note") // events.k8s.io/v1 spelling
 	}
-	s := fmt.Sprintf("Warning %s on %s/%s: %s", str(ev.Object, "reason"), str(inv, "kind"), str(inv, "name"), msg)
+	// The event correlator's prefix for a repeating event says nothing.
+	msg = strings.TrimPrefix(msg, "(combined from similar events): ")
+	reason := str(ev.Object, "reason")
+	s := fmt.Sprintf("Warning %s on %s/%s: %s", reason, str(inv, "kind"), str(inv, "name"), msg)
+	// The condition only when it is news: not the event's own cause
+	// again (ReplicaFailure FailedCreate, PodScheduled's scheduler message).
 	if under != nil {
-		if c := failing(under); c != nil && c.Message != msg {
+		if c := failing(under); c != nil && c.Reason != reason && !strings.Contains(msg, c.Message) {
 			s += "; " + c.String()
 		}
 	}

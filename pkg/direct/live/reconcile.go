@@ -310,9 +310,9 @@ func (r *reconciler) sayWhy(ctx context.Context, nodes []*runtime.Node) {
 		if st == nil || !st.applied || st.ready || st.done {
 			continue
 		}
-		if why := r.explain.WhyAny(ctx, st.live); why != "" && why != st.why {
-			st.why = why
-			r.d.printf(r.d.Progress, "%s: waiting for %s%s (%s) — why: %s\n", r.ref(), n.Spec.Meta.ID, objectNames(st.live), r.elapsed(), why)
+		if why := r.explain.WhyAny(ctx, st.live); why.Event != "" && why.Event != st.why {
+			st.why = why.Event
+			r.d.printf(r.d.Progress, "%s: waiting for %s%s (%s) — why: %s\n", r.ref(), n.Spec.Meta.ID, objectNames(st.live), r.elapsed(), why.Text)
 		}
 	}
 }
