@@ -257,7 +257,7 @@ func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstruc
 			fmt.Fprintf(in.Out, "%s %s\n", ssa.Subject(it.Obj), it.Action)
 		}
 	}
-	w := &readiness.Waiter{Client: in.Client.Dynamic, Progress: in.Progress, Explain: &readiness.Explainer{Client: in.Client.Dynamic, Mapper: in.Client.Mapper}}
+	w := &readiness.Waiter{Client: in.Client.Dynamic, Progress: in.Progress}
 	_, err := w.Wait(ctx, targets)
 	return entries, err
 }
