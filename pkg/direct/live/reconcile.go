@@ -140,14 +140,31 @@ func (d *Deployer) newReconciler(ctx context.Context, inst *compile.Instance, o 
 	}
 	r.wctx, r.cancel = context.WithCancel(ctx)
 	r.explain = &readiness.Explainer{Client: d.Dynamic, Mapper: d.Mapper}
-	if c, ok := d.Clock.(clock.WithTicker); ok {
+	// A clock that cannot tick (a test's passive fake) explains nothing.
+	c, ticks := d.Clock.(clock.WithTicker)
+	if d.Clock == nil || ticks {
 		r.explain.Clock = c
+		r.slow = r.explain.Ticker()
 	}
-	r.slow = r.explain.Ticker()
 	return r, nil
 }
 
-func (r *reconciler) stop() { r.slow.Stop(); r.cancel(); r.wg.Wait() }
+func (r *reconciler) stop() {
+	if r.slow != nil {
+		r.slow.Stop()
+	}
+	r.cancel()
+	r.wg.Wait()
+}
+
+// slowC ticks when a wait has been slow for readiness.SlowAfter, and every
+// SlowAfter after that; never without a ticking clock.
+func (r *reconciler) slowC() <-chan time.Time {
+	if r.slow == nil {
+		return nil
+	}
+	return r.slow.C()
+}
 
 func (r *reconciler) ref() string { return direct.InstanceRef(r.inst.Object) }
 
@@ -290,7 +307,7 @@ func (r *reconciler) await(ctx context.Context, nodes []*runtime.Node) error {
 				return nil
 			}
 		}
-	case <-r.slow.C():
+	case <-r.slowC():
 		r.sayWhy(ctx, nodes)
 		return nil
 	case <-ctx.Done():
