@@ -162,7 +162,7 @@ func (in *Installer) wait(ctx context.Context, items []*ssa.Object) error {
 		}
 		targets = append(targets, t)
 	}
-	w := &readiness.Waiter{Client: in.Client.Dynamic, Progress: in.Progress}
+	w := &readiness.Waiter{Client: in.Client.Dynamic, Progress: in.Progress, Explain: &readiness.Explainer{Client: in.Client.Dynamic, Mapper: in.Client.Mapper}}
 	_, err := w.Wait(ctx, targets)
 	return err
 }

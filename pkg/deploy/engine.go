@@ -69,7 +69,7 @@ func waitTarget(it *item, want string, check readiness.Check) readiness.Target {
 }
 
 func (e *Engine) waiter() *readiness.Waiter {
-	return &readiness.Waiter{Client: e.Dynamic, Progress: e.Progress}
+	return &readiness.Waiter{Client: e.Dynamic, Progress: e.Progress, Explain: &readiness.Explainer{Client: e.Dynamic, Mapper: e.Mapper}}
 }
 
 func (e *Engine) printChanges(items []*item, suffix string) {

@@ -6,6 +6,7 @@ package readiness
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/kubernetes-sigs/kro/api/v1alpha1"
@@ -165,9 +166,11 @@ func RGDAfterNewKinds(groupVersions []string) Check {
 }
 
 // Instance is ready when KRO reports state ACTIVE and a Ready condition
-// True for the current generation. An ERROR state is not final — KRO
-// retries, e.g. while a referenced object does not exist yet — so it is
-// reported, not failed on.
+// True for the current generation. It fails fast on an instance KRO will
+// not get out of ERROR without a change (see InstanceTerminal); any other
+// ERROR is not final — KRO retries, e.g. while a namespace or a referenced
+// object does not exist yet, or a quota is exhausted — so it is reported,
+// not failed on.
 func Instance(obj *unstructured.Unstructured) Verdict {
 	if obj.GetDeletionTimestamp() != nil {
 		return Verdict{Failed: true, Message: "is being deleted"}
@@ -178,8 +181,58 @@ func Instance(obj *unstructured.Unstructured) Verdict {
 	if state == InstanceActive && ready != nil && ready.Status == "True" && current(ready, obj) {
 		return Verdict{Ready: true, Message: "state " + state}
 	}
+	if c := InstanceTerminal(obj, state, conds); c != nil {
+		return Verdict{Failed: true, Message: "KRO cannot reconcile this generation (state " + state + "): " + c.String()}
+	}
 	return Verdict{Message: describe(obj, state, conds, ready)}
 }
+
+// KRO v0.9.4's instance conditions (pkg/controller/instance/status.go).
+const (
+	GraphResolved  = string(v1alpha1.InstanceConditionTypeGraphResolved)
+	ResourcesReady = string(v1alpha1.InstanceConditionTypeResourcesReady)
+)
+
+// InstanceTerminal returns the condition that makes an instance in state
+// ERROR final for its current generation, or nil while KRO may still get
+// it out of ERROR by itself. Of KRO v0.9.4's ERROR causes
+// (pkg/controller/instance/controller.go, dynamiccontroller) only two are
+// final:
+//
+//   - GraphResolved=False, reason ResolutionFailed, "graph revision N
+//     failed": KRO returns requeue.None, so the instance is never
+//     reconciled again until it or its RGD changes.
+//   - ResourcesReady=False with an API server validation error ("... is
+//     invalid: field: Invalid value ..."): the server rejected a resource
+//     rendered from this generation. KRO retries with backoff, but renders
+//     and sends the same object and gets the same answer every time.
+//
+// Every other ERROR is transient and KRO retries it: a "graph revision is
+// pending" or "not available" (requeued after a delay), apply errors such
+// as a missing namespace, a quota, a conflict or an unreachable webhook,
+// and CEL errors on data that other resources may still fill in.
+func InstanceTerminal(obj *unstructured.Unstructured, state string, conds []Condition) *Condition {
+	if state != string(v1alpha1.InstanceStateError) {
+		return nil
+	}
+	if c := FindCondition(conds, GraphResolved); c != nil && c.Status == "False" && current(c, obj) &&
+		c.Reason == "ResolutionFailed" && revisionFailedRE.MatchString(c.Message) {
+		return c
+	}
+	if c := FindCondition(conds, ResourcesReady); c != nil && c.Status == "False" && current(c, obj) && invalidRE.MatchString(c.Message) {
+		return c
+	}
+	return nil
+}
+
+// revisionFailedRE matches the one graph resolution error KRO does not
+// requeue ("latest issued graph revision 3 failed"), not its retried
+// siblings ("... is pending", "... not available").
+var revisionFailedRE = regexp.MustCompile(`graph revision \d+ failed`)
+
+// invalidRE matches the message of an API server 422 Invalid status
+// (apierrors.NewInvalid: `Kind.group "name" is invalid: field: ...`).
+var invalidRE = regexp.MustCompile(`"[^"]+" is invalid: `)
 
 // CRDEstablished is ready when the CRD's Established condition is True;
 // NamesAccepted=False is final.

@@ -1,6 +1,7 @@
 package readiness
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -131,5 +132,41 @@ status:
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestInstanceTerminal: only the ERRORs KRO does not leave without a
+// change to the instance or its RGD fail the wait; the ones it retries
+// out of by itself keep it waiting.
+func TestInstanceTerminal(t *testing.T) {
+	const invalid = `resource reconciliation failed: apply results contain errors: failed to apply: Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0`
+	inst := func(gen int, state, condType, reason, msg string, observed int) string {
+		return fmt.Sprintf(`
+metadata: {name: a, generation: %d}
+status:
+  state: %s
+  conditions:
+  - {type: Ready, status: "False", reason: NotReady, message: "%s", observedGeneration: %d}
+  - {type: %s, status: "False", reason: %s, message: "%s", observedGeneration: %d}`, gen, state, msg, observed, condType, reason, msg, observed)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		failed     bool
+		want       string // in the message
+	}{
+		{"server rejected a resource of this generation", inst(2, "ERROR", "ResourcesReady", "NotReady", invalid, 2), true, `"web" is invalid: spec.replicas`},
+		{"rejection of an older generation", inst(2, "ERROR", "ResourcesReady", "NotReady", invalid, 1), false, "generation 1"},
+		{"rejection while IN_PROGRESS", inst(1, "IN_PROGRESS", "ResourcesReady", "NotReady", invalid, 1), false, "IN_PROGRESS"},
+		{"graph revision failed: KRO does not requeue", inst(1, "ERROR", "GraphResolved", "ResolutionFailed", "latest issued graph revision 3 failed", 1), true, "GraphResolved=False (ResolutionFailed)"},
+		{"graph revision pending: requeued", inst(1, "ERROR", "GraphResolved", "ResolutionFailed", "latest issued graph revision 3 is pending", 1), false, "is pending"},
+		{"quota: retried", inst(1, "ERROR", "ResourcesReady", "NotReady", `pods \"web\" is forbidden: exceeded quota: pods`, 1), false, "exceeded quota"},
+		{"missing namespace: retried", inst(1, "ERROR", "ResourcesReady", "NotReady", `namespaces \"later\" not found`, 1), false, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Instance(obj(t, tc.yaml))
+			if v.Ready || v.Failed != tc.failed || !strings.Contains(v.Message, tc.want) {
+				t.Errorf("got %+v, want failed=%v with %q", v, tc.failed, tc.want)
+			}
+		})
 	}
 }

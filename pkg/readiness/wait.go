@@ -72,6 +72,9 @@ type Waiter struct {
 	// Progress receives one line whenever a target's observed state changes
 	// and when it becomes ready; nil discards them.
 	Progress io.Writer
+	// Explain, when set, adds to the progress why a readiness wait is
+	// slow (see Explainer), once it has been for SlowAfter.
+	Explain *Explainer
 
 	mu sync.Mutex
 }
@@ -121,7 +124,15 @@ func (w *Waiter) Wait(ctx context.Context, targets []Target) ([]Outcome, error) 
 
 func (w *Waiter) waitOne(ctx context.Context, t Target, start time.Time) Outcome {
 	out := Outcome{Target: t, Message: "not observed yet"}
+	var mu sync.Mutex // out, between the watch and the explainer
+	if w.Explain != nil && w.Progress != nil && t.Check != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go w.explain(ctx, done, t, start, func() Outcome { mu.Lock(); defer mu.Unlock(); return out })
+	}
 	observe := func(obj *unstructured.Unstructured) bool {
+		mu.Lock()
+		defer mu.Unlock()
 		var v Verdict
 		switch {
 		case t.Check == nil && obj == nil:
@@ -148,10 +159,41 @@ func (w *Waiter) waitOne(ctx context.Context, t Target, start time.Time) Outcome
 		return v.Ready || v.Failed
 	}
 	err := Watch(ctx, w.Client, t.GVR, t.Namespace, t.Name, observe)
+	mu.Lock()
+	defer mu.Unlock()
 	if err != nil && !out.Ready && !out.Failed && ctx.Err() == nil {
 		out.Failed, out.Message = true, err.Error()
 	}
 	return out
+}
+
+// explain prints why t is slow, every SlowAfter while it is not ready,
+// when the reason changed since the last line.
+func (w *Waiter) explain(ctx context.Context, done <-chan struct{}, t Target, start time.Time, last func() Outcome) {
+	tick := w.Explain.Ticker()
+	defer tick.Stop()
+	said := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case <-tick.C():
+		}
+		o := last()
+		if o.Ready || o.Failed || o.Object == nil {
+			continue
+		}
+		why := w.Explain.Why(ctx, o.Object)
+		if why.Event == "" || why.Event == said {
+			continue
+		}
+		said = why.Event
+		w.mu.Lock()
+		fmt.Fprintf(w.Progress, "waiting for %s: %s (%s) — why: %s\n", t.Ref, t.Want, time.Since(start).Round(100*time.Millisecond), why.Text)
+		w.mu.Unlock()
+	}
 }
 
 func (w *Waiter) report(t Target, o Outcome) {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/utils/clock"
 
 	"github.com/typekro/kubectl-typekro/pkg/compile"
 	"github.com/typekro/kubectl-typekro/pkg/direct"
@@ -50,6 +51,11 @@ type reconciler struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	events chan event
+
+	// A slow wait says why: the not-ready live objects' last Warning
+	// events, looked up at each tick of slow.
+	explain *readiness.Explainer
+	slow    clock.Ticker
 }
 
 type event struct {
@@ -77,6 +83,7 @@ type nodeState struct {
 	sent                 []*unstructured.Unstructured // desired objects last applied
 	last                 string
 	reported             string // the last waiting line printed
+	why                  string // the event last quoted for a slow wait
 }
 
 // applyInstance runs one instance's reconcile to the end.
@@ -132,10 +139,32 @@ func (d *Deployer) newReconciler(ctx context.Context, inst *compile.Instance, o 
 		r.states[id] = &nodeState{}
 	}
 	r.wctx, r.cancel = context.WithCancel(ctx)
+	r.explain = &readiness.Explainer{Client: d.Dynamic, Mapper: d.Mapper}
+	// A clock that cannot tick (a test's passive fake) explains nothing.
+	c, ticks := d.Clock.(clock.WithTicker)
+	if d.Clock == nil || ticks {
+		r.explain.Clock = c
+		r.slow = r.explain.Ticker()
+	}
 	return r, nil
 }
 
-func (r *reconciler) stop() { r.cancel(); r.wg.Wait() }
+func (r *reconciler) stop() {
+	if r.slow != nil {
+		r.slow.Stop()
+	}
+	r.cancel()
+	r.wg.Wait()
+}
+
+// slowC ticks when a wait has been slow for readiness.SlowAfter, and every
+// SlowAfter after that; never without a ticking clock.
+func (r *reconciler) slowC() <-chan time.Time {
+	if r.slow == nil {
+		return nil
+	}
+	return r.slow.C()
+}
 
 func (r *reconciler) ref() string { return direct.InstanceRef(r.inst.Object) }
 
@@ -278,12 +307,30 @@ func (r *reconciler) await(ctx context.Context, nodes []*runtime.Node) error {
 				return nil
 			}
 		}
+	case <-r.slowC():
+		r.sayWhy(ctx, nodes)
+		return nil
 	case <-ctx.Done():
 		left := strings.Join(waiting(nodes, r.states), "; ")
 		if errors.Is(ctx.Err(), context.Canceled) { // Ctrl-C or SIGTERM: a rerun continues from here
 			return fmt.Errorf("stopped while waiting (%s): %w", left, ctx.Err())
 		}
 		return fmt.Errorf("timed out waiting: %s", left)
+	}
+}
+
+// sayWhy prints, for each node applied and not ready, the Warning event
+// that explains it, once per event.
+func (r *reconciler) sayWhy(ctx context.Context, nodes []*runtime.Node) {
+	for _, n := range nodes {
+		st := r.states[n.Spec.Meta.ID]
+		if st == nil || !st.applied || st.ready || st.done {
+			continue
+		}
+		if why := r.explain.WhyAny(ctx, st.live); why.Event != "" && why.Event != st.why {
+			st.why = why.Event
+			r.d.printf(r.d.Progress, "%s: waiting for %s%s (%s) — why: %s\n", r.ref(), n.Spec.Meta.ID, objectNames(st.live), r.elapsed(), why.Text)
+		}
 	}
 }
 
