@@ -3,6 +3,7 @@ package readiness
 import (
 	"context"
 	"errors"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -114,6 +115,12 @@ func TestWatchRetriesUnreachableServer(t *testing.T) {
 		return true, watch.NewFake(), nil
 	})
 
+	// The reflector's outer retry loop sleeps on apimachinery's own real
+	// clock, which no option replaces: the test shortens the backoff
+	// instead (its bounds are TestReconnectBackoffIsBounded's).
+	saved := reconnectBackoff
+	reconnectBackoff = wait.Backoff{Duration: time.Millisecond, Factor: 2, Cap: 4 * time.Millisecond, Steps: 10}
+	t.Cleanup(func() { reconnectBackoff = saved })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var seen []string
