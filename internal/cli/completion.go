@@ -24,10 +24,11 @@ const completionTimeout = 3 * time.Second
 // registerCompletions adds shell completion (cobra's `completion` command
 // prints the scripts) for kubectl's flags (namespaces, contexts, clusters,
 // users), typekro's fixed-value flags, and status's KIND [NAME] arguments.
-// k8s.io/kubectl/pkg/util/completion is not used: it links kubectl's
-// describe package (and two more modules) into every start-up for what is
-// a kubeconfig read and one bounded list here, and its look-ups have no
-// timeout for an unreachable cluster.
+// k8s.io/kubectl/pkg/util/completion is not used: each of its look-ups runs
+// `kubectl get` (linking kubectl's get and describe packages, two more
+// modules, into every start-up) with no request timeout (its own TODO), so
+// a <TAB> against an unreachable cluster hangs; here it is a kubeconfig read
+// or one list bounded by completionTimeout.
 func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 	_ = root.RegisterFlagCompletionFunc("namespace", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return clusterNames(flags, schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false), cobra.ShellCompDirectiveNoFileComp
