@@ -200,3 +200,29 @@ type sharedSchemaOrBool struct {
 
 func (b *sharedSchemaOrBool) Schema() common.Schema { return b.schema }
 func (b *sharedSchemaOrBool) Allows() bool          { return b.allows }
+
+// stubSchema is an object schema with no properties: KRO's runtime wraps
+// an object with it for next to nothing, and a sharedProgram builds the
+// value again on the real schema anyway.
+var stubSchema = &spec.Schema{SchemaProps: spec.SchemaProps{Type: spec.StringOrArray{"object"}, Properties: map[string]spec.Schema{}}}
+
+// RuntimeSchemas are resource schemas for KRO's runtime to wrap objects
+// with, when every expression of g is a sharedProgram (ShareSchemas), which
+// reads them through g's real schemas instead: the runtime's own wrapping
+// (openapi.Schema.Properties of each object's root, per evaluation
+// context) is then wasted work. Nil when some expression is not shared.
+func RuntimeSchemas(g *graph.Graph) map[string]*spec.Schema {
+	for _, s := range graphSites(g) {
+		if _, ok := s.expr.Program.(*sharedProgram); !ok {
+			return nil
+		}
+	}
+	out := make(map[string]*spec.Schema, len(g.ResourceSchemas))
+	for id, s := range g.ResourceSchemas {
+		if s != nil {
+			s = stubSchema
+		}
+		out[id] = s
+	}
+	return out
+}

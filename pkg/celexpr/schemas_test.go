@@ -207,14 +207,23 @@ func TestShareSchemas(t *testing.T) {
 		plain[name] = prg
 		g.Nodes[name] = &graph.Node{IncludeWhen: []*krocel.Expression{{Original: e, Program: prg}}}
 	}
+	if RuntimeSchemas(g) != nil {
+		t.Fatal("runtime schemas for a graph whose programs are not shared")
+	}
 	ShareSchemas(g)
+	runtimeSchemas := RuntimeSchemas(g)
+	if runtimeSchemas == nil {
+		t.Fatal("no runtime schemas for a graph whose programs are shared")
+	}
 	o := parseObject(t, testObjects[0])
-	activation := func() map[string]any {
+	// activation wraps objects as KRO's runtime does, with the schema of
+	// node id in schemas.
+	activation := func(schemas map[string]*spec.Schema) map[string]any {
 		return map[string]any{
-			"schema": celunstructured.UnstructuredToVal(o, &openapi.Schema{Schema: s}),
+			"schema": celunstructured.UnstructuredToVal(o, &openapi.Schema{Schema: schemas["schema"]}),
 			"items": []any{
-				celunstructured.UnstructuredToVal(o, &openapi.Schema{Schema: s}),
-				celunstructured.UnstructuredToVal(parseObject(t, testObjects[1]), &openapi.Schema{Schema: s}),
+				celunstructured.UnstructuredToVal(o, &openapi.Schema{Schema: schemas["items"]}),
+				celunstructured.UnstructuredToVal(parseObject(t, testObjects[1]), &openapi.Schema{Schema: schemas["items"]}),
 			},
 		}
 	}
@@ -223,19 +232,21 @@ func TestShareSchemas(t *testing.T) {
 		if _, ok := shared.(*sharedProgram); !ok {
 			t.Fatalf("%s: program not wrapped", name)
 		}
-		want, _, werr := plain[name].Eval(activation())
-		got, _, gerr := shared.Eval(activation())
-		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
-			t.Fatalf("%s: error %v, want %v", name, gerr, werr)
-		}
-		if werr != nil {
-			continue
-		}
-		if got.Equal(want) != types.True || !reflect.DeepEqual(got.Value(), want.Value()) {
-			t.Errorf("%s: %v, want %v", name, got, want)
+		want, _, werr := plain[name].Eval(activation(g.ResourceSchemas))
+		for _, schemas := range []map[string]*spec.Schema{g.ResourceSchemas, runtimeSchemas} {
+			got, _, gerr := shared.Eval(activation(schemas))
+			if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+				t.Fatalf("%s: error %v, want %v", name, gerr, werr)
+			}
+			if werr != nil {
+				continue
+			}
+			if got.Equal(want) != types.True || !reflect.DeepEqual(got.Value(), want.Value()) {
+				t.Errorf("%s: %v, want %v", name, got, want)
+			}
 		}
 	}
-	in := activation()
+	in := activation(g.ResourceSchemas)
 	field := g.Nodes["field"].IncludeWhen[0].Program
 	sharedAllocs := testing.AllocsPerRun(50, func() { _, _, _ = field.Eval(in) })
 	plainAllocs := testing.AllocsPerRun(50, func() { _, _, _ = plain["field"].Eval(in) })

@@ -192,7 +192,7 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 	}
 	c := sh.content(inst.Definition)
 	g := c.graph
-	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
+	rt, err := runtime.FromGraph(c.runtime, compile.GraphConfig, runtime.WithInstance(inst.Object))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", InstanceRef(inst.Object), err)
 	}
