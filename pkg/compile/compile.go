@@ -320,6 +320,7 @@ func build(c *composition.Composition, reg *schemas.Registry, opts Options) (*De
 	if err := celexpr.LimitGraph(g, opts.CELCostLimit); err != nil {
 		return nil, composition.Errors{c.Doc.Errorf("spec.resources", "CEL cost limit: %v", err)}
 	}
+	celexpr.ShareSchemas(g)
 	d := &Definition{Composition: c, Typed: typed, Graph: g, GVK: c.InstanceGVK()}
 	inst, err := newInstanceSchema(g.CRD)
 	if err != nil {

@@ -32,6 +32,10 @@ type instanceSchema struct {
 	validator  *openAPIValidator
 	cel        *cel.Validator
 	namespaced bool
+	// Whether the schema has embedded resources and set or map lists:
+	// without them objectmeta's and listtype's checks find nothing, and
+	// they walk every object (a fifth of a large kro-mode render).
+	embedded, listTypes bool
 }
 
 func newInstanceSchema(crd *extv1.CustomResourceDefinition) (*instanceSchema, error) {
@@ -68,7 +72,30 @@ func newInstanceSchema(crd *extv1.CustomResourceDefinition) (*instanceSchema, er
 		validator:  v,
 		cel:        cel.NewValidator(s, true, celconfig.PerCallLimit),
 		namespaced: crd.Spec.Scope == extv1.NamespaceScoped,
+		embedded:   anyStructural(s, func(s *structuralschema.Structural) bool { return s.XEmbeddedResource }),
+		listTypes: anyStructural(s, func(s *structuralschema.Structural) bool {
+			return s.XListType != nil && (*s.XListType == "set" || *s.XListType == "map")
+		}),
 	}, nil
+}
+
+// anyStructural reports whether f holds for s or a schema under it.
+func anyStructural(s *structuralschema.Structural, f func(*structuralschema.Structural) bool) bool {
+	if s == nil {
+		return false
+	}
+	if f(s) || anyStructural(s.Items, f) {
+		return true
+	}
+	if s.AdditionalProperties != nil && anyStructural(s.AdditionalProperties.Structural, f) {
+		return true
+	}
+	for _, p := range s.Properties {
+		if anyStructural(&p, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // validate runs, on a pruned and defaulted object, the checks of the API
@@ -80,8 +107,12 @@ func newInstanceSchema(crd *extv1.CustomResourceDefinition) (*instanceSchema, er
 func (s *instanceSchema) validate(obj map[string]any) (errs field.ErrorList, celSkipped bool) {
 	errs = append(errs, s.validateMeta(obj)...)
 	errs = append(errs, s.validator.Validate(obj)...)
-	errs = append(errs, schemaobjectmeta.Validate(context.Background(), nil, obj, s.structural, false)...)
-	errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
+	if s.embedded {
+		errs = append(errs, schemaobjectmeta.Validate(context.Background(), nil, obj, s.structural, false)...)
+	}
+	if s.listTypes {
+		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
+	}
 	if blocking(errs) {
 		return errs, true
 	}

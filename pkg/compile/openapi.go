@@ -30,6 +30,7 @@ const splitAt = 1000
 type openAPIValidator struct {
 	whole  validation.SchemaValidator // the server's validator, for small objects
 	schema *spec.Schema               // the same schema, converted once
+	quick  *quickNode                 // says when whole would find nothing
 }
 
 func newOpenAPIValidator(internal *apiextensions.JSONSchemaProps) (*openAPIValidator, error) {
@@ -42,11 +43,14 @@ func newOpenAPIValidator(internal *apiextensions.JSONSchemaProps) (*openAPIValid
 	if err := validation.ConvertJSONSchemaPropsWithPostProcess(internal, s, post); err != nil {
 		return nil, err
 	}
-	return &openAPIValidator{whole: whole, schema: s}, nil
+	return &openAPIValidator{whole: whole, schema: s, quick: newQuickNode(s)}, nil
 }
 
 // Validate returns what validation.ValidateCustomResource returns.
 func (v *openAPIValidator) Validate(obj any) field.ErrorList {
+	if v.quick.valid(obj) {
+		return nil
+	}
 	counts := map[string]int{}
 	countElements(obj, v.schema, "", counts)
 	split := map[string]bool{}

@@ -70,10 +70,19 @@ func isKustomization(name string) bool {
 // Parse splits a multi-document YAML stream into documents. A syntax error
 // ends the file (the parser cannot resynchronise) and is reported with its line.
 func Parse(file string, data []byte) ([]*Document, Errors) {
-	var docs []*Document
-	var errs Errors
+	if docs, errs, ok := parseChunks(file, data); ok {
+		return docs, errs
+	}
+	docs, errs, _ := parseStream(file, data, 0, 0)
+	return docs, errs
+}
+
+// parseStream parses data, a whole file or the part of one that starts at
+// line+1 after index documents; syntax reports whether it met a syntax
+// error.
+func parseStream(file string, data []byte, line, index int) (docs []*Document, errs Errors, syntax bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for index := 0; ; index++ {
+	for ; ; index++ {
 		var node yaml.Node
 		err := dec.Decode(&node)
 		if errors.Is(err, io.EOF) {
@@ -81,7 +90,11 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 		}
 		if err != nil {
 			errs = append(errs, &Error{File: file, Line: min(yamlErrorLine(err), lines(data)), Doc: fmt.Sprintf("document %d", index+1), Msg: "malformed YAML: " + cleanYAMLError(err)})
+			syntax = true
 			break
+		}
+		if line > 0 {
+			shiftLines(&node, line)
 		}
 		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].ShortTag() == "!!null") {
 			continue // empty document between separators
@@ -109,7 +122,7 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 		}
 		docs = append(docs, doc)
 	}
-	return docs, errs
+	return docs, errs, syntax
 }
 
 // Add classifies one document into the set: Compositions (checked and

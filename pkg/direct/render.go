@@ -17,7 +17,6 @@ import (
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/typekro/kubectl-typekro/internal/parallel"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -192,8 +191,8 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 		return nil, fmt.Errorf("%s: instances nested more than %d deep", InstanceRef(inst.Object), MaxNesting)
 	}
 	c := sh.content(inst.Definition)
-	g, schemas := c.instanceGraph()
-	rt, err := runtime.FromGraph(g, compile.GraphConfig, runtime.WithInstance(inst.Object))
+	g := c.graph
+	rt, err := runtime.FromGraph(c.runtime, compile.GraphConfig, runtime.WithInstance(inst.Object))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", InstanceRef(inst.Object), err)
 	}
@@ -267,12 +266,11 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 				out.Skipped = append(out.Skipped, r.Skipped...)
 			}
 			observed[id] = desired
-			c.narrow(schemas, id, desired)
 			n.SetObserved(desired)
 			return nil
 		},
 		Resource: func(n *runtime.Node, desired []*unstructured.Unstructured) error {
-			return renderResource(inst, n, desired, sh, c, schemas, observed, out)
+			return renderResource(inst, n, desired, sh, observed, out)
 		},
 	})
 	if err != nil {
@@ -283,7 +281,7 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 
 // renderResource decorates a resource node's objects for the output and
 // feeds later nodes what they would observe.
-func renderResource(inst *compile.Instance, n *runtime.Node, desired []*unstructured.Unstructured, sh *shared, c *content, schemas map[string]*spec.Schema, observed map[string][]*unstructured.Unstructured, out *Result) error {
+func renderResource(inst *compile.Instance, n *runtime.Node, desired []*unstructured.Unstructured, sh *shared, observed map[string][]*unstructured.Unstructured, out *Result) error {
 	ref, id := InstanceRef(inst.Object), n.Spec.Meta.ID
 	objs := make([]*unstructured.Unstructured, len(desired))
 	for i, d := range desired {
@@ -305,7 +303,6 @@ func renderResource(inst *compile.Instance, n *runtime.Node, desired []*unstruct
 		return NodeError(ref, n, err)
 	}
 	observed[id] = fed
-	c.narrow(schemas, id, fed)
 	n.SetObserved(fed)
 	return nil
 }

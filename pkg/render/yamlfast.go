@@ -173,6 +173,10 @@ func (e *fastEncoder) scalar(v any) bool {
 			e.buf = append(e.buf, t...)
 			return true
 		}
+		if t == "" { // a common default; yaml.v2's encoder costs 8 KB per call
+			e.buf = append(e.buf, `""`...)
+			return true
+		}
 		for i := 0; i < len(t); i++ {
 			if t[i] == '\n' || t[i] == '\r' {
 				return false
