@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/typekro/kubectl-typekro/internal/compiletest"
+	"k8s.io/apimachinery/pkg/watch"
 	"strings"
 	"testing"
 	"time"
@@ -181,8 +182,25 @@ func TestKroStatusFollow(t *testing.T) {
 	if err != nil || r.Follow == nil || len(r.Objects) != 1 {
 		t.Fatalf("Status: %v, %d objects, Follow %v", err, len(r.Objects), r.Follow != nil)
 	}
+	// The fake client's watches replay nothing: a write between the
+	// watch's list and its watch would be lost. The reactor registers the
+	// watch with the tracker before it says the watch is there.
+	watching := make(chan struct{}, 1)
+	dyn.PrependWatchReactor("krowebapps", func(a clienttesting.Action) (bool, watch.Interface, error) {
+		w, err := dyn.Tracker().Watch(webappGVR, a.GetNamespace())
+		select {
+		case watching <- struct{}{}:
+		default:
+		}
+		return true, w, err
+	})
 	events := make(chan Event, 8)
 	go r.Follow(ctx, func(ev Event) { events <- ev })
+	select {
+	case <-watching:
+	case <-ctx.Done():
+		t.Fatal("Follow never watched")
+	}
 	next := func() Event {
 		select {
 		case ev := <-events:
