@@ -185,11 +185,7 @@ func (o *applyOptions) Run() error {
 	if !o.print.Readable() {
 		e.Out = o.streams.ErrOut // stdout is for the printed objects only
 	}
-	b, err := backend.New(o.Mode, e)
-	if err != nil {
-		return Usage(err)
-	}
-	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	b, set, err := modeBackend(o.Mode, e, o.ApplySet)
 	if err != nil {
 		return err
 	}

@@ -103,16 +103,25 @@ func checkApplySet(s, mode string) error {
 	return nil
 }
 
-// applySetRef is --applyset in the namespace of -n; nil without it.
-func applySetRef(s, namespace string) (*deploy.ApplySetRef, error) {
-	if s == "" {
-		return nil, nil
+// modeBackend is the backend of mode on e, and --applyset (s) in e's
+// namespace (nil without it): what apply, diff and delete start with.
+func modeBackend(mode string, e *deploy.Engine, s string) (backend.Backend, *deploy.ApplySetRef, error) {
+	b, err := backend.New(mode, e)
+	if err != nil || s == "" {
+		return b, nil, usageOrNil(err)
 	}
-	ref, err := deploy.ParseApplySet(s, namespace)
+	ref, err := deploy.ParseApplySet(s, e.DefaultNamespace)
 	if err != nil {
-		return nil, Usage(err)
+		return nil, nil, Usage(err)
 	}
-	return &ref, nil
+	return b, &ref, nil
+}
+
+func usageOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return Usage(err)
 }
 
 // load is how every cluster command reads its inputs: the namespace objects

@@ -117,11 +117,7 @@ func (o *deleteOptions) Run() error {
 	}
 	defer cancel()
 	e.Out, e.Progress = o.streams.Out, o.streams.ErrOut
-	b, err := backend.New(o.Mode, e)
-	if err != nil {
-		return Usage(err)
-	}
-	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	b, set, err := modeBackend(o.Mode, e, o.ApplySet)
 	if err != nil {
 		return err
 	}

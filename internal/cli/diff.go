@@ -149,11 +149,7 @@ func (o *diffOptions) Run() error {
 	}
 	defer cancel()
 	e.FieldManager = o.FieldManager
-	b, err := backend.New(o.Mode, e)
-	if err != nil {
-		return Usage(err)
-	}
-	set, err := applySetRef(o.ApplySet, e.DefaultNamespace)
+	b, set, err := modeBackend(o.Mode, e, o.ApplySet)
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func TestApplyStagesByReference(t *testing.T) {
 		t.Errorf("state %q", state)
 	}
 	for _, name := range []string{"one-config", "one-ref", "one-extra"} {
-		if l := cm(fc, name).GetLabels()[ApplySetPartOfLabel]; l != ssa.NewApplySet("typekro-stack-one", "apps").ID {
+		if l := cm(fc, name).GetLabels()[ssa.ApplySetPartOfLabel]; l != ssa.NewApplySet("typekro-stack-one", "apps").ID {
 			t.Errorf("%s: part-of %q", name, l)
 		}
 	}

@@ -17,16 +17,6 @@ import (
 	"github.com/typekro/kubectl-typekro/pkg/ssa"
 )
 
-// The KEP-3659 keys and typekro's tooling value (pkg/ssa has them from KRO).
-const (
-	ApplySetIDLabel     = ssa.ApplySetIDLabel
-	ApplySetPartOfLabel = ssa.ApplySetPartOfLabel
-	ApplySetTooling     = ssa.ApplySetTooling
-	ApplySetGroupKinds  = ssa.ApplySetGroupKinds
-	ApplySetNamespaces  = ssa.ApplySetNamespaces
-	Tooling             = ssa.Tooling
-)
-
 // inventory is an instance's ApplySet (pkg/ssa) with what typekro keeps
 // on its parent ConfigMap typekro-<kind>-<name> in the instance's
 // namespace besides KEP-3659's record.

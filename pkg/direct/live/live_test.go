@@ -18,7 +18,7 @@ func TestInstanceFromParent(t *testing.T) {
 	cm := obj(map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "typekro-infrastructure-shared", "namespace": "apps", "uid": "u-1",
-			"annotations": map[string]any{ApplySetTooling: Tooling}},
+			"annotations": map[string]any{ssa.ApplySetTooling: ssa.Tooling}},
 		"data": map[string]any{
 			dataInstance: "Infrastructure.platform.example.com/shared",
 			dataSpec:     `{"redisImage":"redis:7"}`,
@@ -126,8 +126,8 @@ func TestLastConditions(t *testing.T) {
 func TestParseApplySetParent(t *testing.T) {
 	set := ssa.NewApplySet("p", "n")
 	inv, err := ssa.ParseApplySet(obj(map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "p", "namespace": "n",
-		"labels":      map[string]any{ApplySetIDLabel: set.ID},
-		"annotations": map[string]any{ApplySetGroupKinds: "ConfigMap,Deployment.apps", ApplySetNamespaces: "a, b"}}}))
+		"labels":      map[string]any{ssa.ApplySetIDLabel: set.ID},
+		"annotations": map[string]any{ssa.ApplySetGroupKinds: "ConfigMap,Deployment.apps", ssa.ApplySetNamespaces: "a, b"}}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 // status, the parent's UID) from its parent configmap, or nil when cm is
 // not one for gvk.
 func instanceFromParent(cm *unstructured.Unstructured, gvk schema.GroupVersionKind) *unstructured.Unstructured {
-	if cm == nil || cm.GetAnnotations()[ApplySetTooling] != Tooling {
+	if cm == nil || cm.GetAnnotations()[ssa.ApplySetTooling] != ssa.Tooling {
 		return nil
 	}
 	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
@@ -72,7 +72,7 @@ func (d *Deployer) readInstance(ctx context.Context, ref *unstructured.Unstructu
 // of a nested instance.
 func isNestedParent(u *unstructured.Unstructured) bool {
 	return u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" &&
-		u.GetLabels()[ApplySetIDLabel] != "" && u.GetAnnotations()[ApplySetTooling] == Tooling
+		u.GetLabels()[ssa.ApplySetIDLabel] != "" && u.GetAnnotations()[ssa.ApplySetTooling] == ssa.Tooling
 }
 
 // deleteNested deletes a nested instance's members (and their nested

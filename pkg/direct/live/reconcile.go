@@ -442,7 +442,7 @@ func (r *reconciler) applyBatch(ctx context.Context, batch []*runtime.Node) erro
 				// The nested parent is a member of this ApplySet, labelled
 				// with the node it stands for (for delete order). Not with
 				// KRO's instance labels: it is not what KRO would create.
-				labels := map[string]string{ApplySetPartOfLabel: r.inv.ID, metadata.NodeIDLabel: id}
+				labels := map[string]string{ssa.ApplySetPartOfLabel: r.inv.ID, metadata.NodeIDLabel: id}
 				if ns := ci.Object.GetNamespace(); !r.recorded.Has(ns) {
 					r.recorded.Insert(ns)
 					newNS = true
