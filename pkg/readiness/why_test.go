@@ -2,6 +2,7 @@ package readiness
 
 import (
 	"context"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"strings"
 	"sync"
 	"testing"
@@ -213,9 +214,7 @@ func TestWaiterSaysWhyWhenSlow(t *testing.T) {
 		_, _ = w.Wait(ctx, []Target{target})
 	}()
 	<-progress.writes // the first observation
-	for !clock.HasWaiters() {
-		time.Sleep(time.Millisecond) // until the explainer's ticker exists
-	}
+	eventually(t, "the explainer's ticker exists", clock.HasWaiters)
 	if strings.Contains(progress.String(), "why:") {
 		t.Fatalf("explained before the wait was slow: %q", progress.String())
 	}
@@ -237,9 +236,7 @@ func TestWaiterSaysWhyWhenSlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Step(SlowAfter)
-	for eventLists(client) < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "a second event list", func() bool { return eventLists(client) >= 2 })
 	cancel()
 	<-done
 	if n := strings.Count(progress.String(), "why:"); n != 1 {
@@ -255,4 +252,15 @@ func eventLists(c *dynamicfake.FakeDynamicClient) int {
 		}
 	}
 	return n
+}
+
+// eventually polls cond (it is set by another goroutine) until it holds,
+// failing the test after 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
 }
