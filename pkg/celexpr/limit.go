@@ -13,6 +13,8 @@ import (
 	"sort"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 	krocel "github.com/kubernetes-sigs/kro/pkg/cel"
@@ -97,13 +99,55 @@ func LimitGraph(g *graph.Graph, limit uint64) error {
 		if iss != nil && iss.Err() != nil {
 			return fmt.Errorf("%s: %s: %w", s.site, displayExpr(s.expr), iss.Err())
 		}
-		prg, err := env.Program(ast, opts...)
+		// A chain of field selections and indexes costs at most one per
+		// node, so it cannot reach the limit and needs no cost tracker,
+		// which was a tenth of a direct render's CPU (issue 13).
+		var prg cel.Program
+		if cost, ok := selectionCost(ast.NativeRep().Expr()); ok && cost <= limit {
+			prg, err = env.Program(ast)
+		} else {
+			prg, err = env.Program(ast, opts...)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", s.site, displayExpr(s.expr), err)
 		}
 		s.expr.Program = &limitedProgram{Program: prg, site: s.site, expr: displayExpr(s.expr), limit: limit}
 	}
 	return nil
+}
+
+// selectionCost bounds the runtime cost of an expression made only of
+// identifiers, literals, field selections and (optional) indexes: cel-go
+// charges each at most 1. ok is false for anything else (calls,
+// comprehensions, list and map literals), whose cost depends on the data.
+func selectionCost(e celast.Expr) (cost uint64, ok bool) {
+	switch e.Kind() {
+	case celast.IdentKind, celast.LiteralKind:
+		return 1, true
+	case celast.SelectKind:
+		cost, ok = selectionCost(e.AsSelect().Operand())
+		return cost + 1, ok
+	case celast.CallKind:
+		c := e.AsCall()
+		switch c.FunctionName() {
+		case operators.Index, operators.OptIndex, operators.OptSelect:
+		default:
+			return 0, false
+		}
+		if c.IsMemberFunction() {
+			return 0, false
+		}
+		cost = 1
+		for _, a := range c.Args() {
+			n, ok := selectionCost(a)
+			if !ok {
+				return 0, false
+			}
+			cost += n
+		}
+		return cost, true
+	}
+	return 0, false
 }
 
 // ProgramOptions are the options of a program bounded at limit: the API

@@ -11,6 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/typekro/kubectl-typekro/internal/fastyaml"
 )
 
 // Well-known document kinds.
@@ -81,10 +83,9 @@ func Parse(file string, data []byte) ([]*Document, Errors) {
 // line+1 after index documents; syntax reports whether it met a syntax
 // error.
 func parseStream(file string, data []byte, line, index int) (docs []*Document, errs Errors, syntax bool) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	next := decoder(data)
 	for ; ; index++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
+		node, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -94,13 +95,13 @@ func parseStream(file string, data []byte, line, index int) (docs []*Document, e
 			break
 		}
 		if line > 0 {
-			shiftLines(&node, line)
+			shiftLines(node, line)
 		}
 		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].ShortTag() == "!!null") {
 			continue // empty document between separators
 		}
 		root := node.Content[0]
-		doc := &Document{File: file, Index: index, Node: &node}
+		doc := &Document{File: file, Index: index, Node: node}
 		if root.Kind != yaml.MappingNode {
 			errs = append(errs, &Error{File: file, Line: root.Line, Doc: doc.Ref(), Msg: "a document must be a mapping with apiVersion and kind"})
 			continue
@@ -123,6 +124,29 @@ func parseStream(file string, data []byte, line, index int) (docs []*Document, e
 		docs = append(docs, doc)
 	}
 	return docs, errs, syntax
+}
+
+// decoder returns the documents of data one by one, then io.EOF: the
+// fast decoder's when data is in its subset, else yaml.v3's.
+func decoder(data []byte) func() (*yaml.Node, error) {
+	if nodes, ok := fastyaml.Decode(data); ok {
+		return func() (*yaml.Node, error) {
+			if len(nodes) == 0 {
+				return nil, io.EOF
+			}
+			n := nodes[0]
+			nodes = nodes[1:]
+			return n, nil
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	return func() (*yaml.Node, error) {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return nil, err
+		}
+		return &n, nil
+	}
 }
 
 // Add classifies one document into the set: Compositions (checked and

@@ -81,6 +81,9 @@ func TestCELCostLimit(t *testing.T) {
 		{"chained replace doubling a string", chained, 0, "aaaaaaaaaaaaaaaa", 0},
 		// A lower --cel-cost-limit applies to cheap expressions too.
 		{"limit set by the user", "${string(size(schema.spec.items.map(a, a + a)))}", 1000, "", 100},
+		// A field selection is evaluated without a cost tracker only when
+		// it cannot reach the limit.
+		{"selection over a limit of 1", "${schema.spec.s}", 0, "abc", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
