@@ -177,3 +177,39 @@ func FuzzDecode(f *testing.F) {
 		check(t, "fuzz", data)
 	})
 }
+
+// fleet is n instance documents as a fleet repository holds them.
+func fleet(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: fleet.example.com/v1\nkind: FleetApp\nmetadata:\n  name: svc-%05d\n  namespace: team-%02d\nspec:\n  name: svc-%05d\n  image: registry.example.com/svc:1.%d.0\n  replicas: %d\n  team: team-%02d\n", i, i%50, i, i%10, i%3+1, i%50)
+	}
+	return b.Bytes()
+}
+
+func TestFleetTakesTheFastPath(t *testing.T) {
+	if !check(t, "fleet", fleet(100)) {
+		t.Fatal("a generated fleet was declined")
+	}
+}
+
+// BenchmarkDecode: 1,000 instance documents, the fast path against yaml.v3.
+func BenchmarkDecode(b *testing.B) {
+	data := fleet(1000)
+	b.Run("fastyaml", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			if _, ok := Decode(data); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("yaml.v3", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			if _, err := reference(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
