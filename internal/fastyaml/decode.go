@@ -101,9 +101,9 @@ type decoder struct {
 	capData int
 	slab    []yaml.Node // nodes are allocated in blocks
 	lines   []line
-	i     int // next line
-	end   int // end of the current document's lines
-	depth int // open collections
+	i       int // next line
+	end     int // end of the current document's lines
+	depth   int // open collections
 }
 
 // maxDepth bounds the recursion on untrusted input; Kubernetes objects
