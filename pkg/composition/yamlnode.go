@@ -106,12 +106,27 @@ func scalar(n *yaml.Node) (any, error) {
 	case "!!null":
 		return nil, nil
 	case "!!bool":
+		// The spellings yaml.v3 resolves without a tag, without a decoder
+		// per scalar; others (tagged) go through yaml.v3.
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true, nil
+		case "false", "False", "FALSE":
+			return false, nil
+		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
 			return nil, errAt(n.Line, "%v", err)
 		}
 		return b, nil
 	case "!!int":
+		// Plain decimals without a decoder per scalar; a leading 0 is
+		// octal to yaml.v3 ("0755"), so those go through it.
+		if d := strings.TrimLeft(n.Value, "+-"); d == "0" || !strings.HasPrefix(d, "0") {
+			if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return i, nil
+			}
+		}
 		var i int64
 		if err := n.Decode(&i); err == nil {
 			return i, nil
