@@ -132,9 +132,12 @@ func (s *instanceSchema) validateMeta(obj map[string]any) field.ErrorList {
 	if !ok {
 		return field.ErrorList{field.Invalid(field.NewPath("metadata"), raw, fmt.Sprintf("expected a mapping, got %T", raw))}
 	}
-	meta := &metav1.ObjectMeta{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, meta); err != nil {
-		return field.ErrorList{field.Invalid(field.NewPath("metadata"), nil, err.Error())}
+	meta, ok := simpleMeta(m)
+	if !ok {
+		meta = &metav1.ObjectMeta{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, meta); err != nil {
+			return field.ErrorList{field.Invalid(field.NewPath("metadata"), nil, err.Error())}
+		}
 	}
 	if s.namespaced && meta.Namespace == "" {
 		meta.Namespace = "default"
@@ -147,6 +150,49 @@ func (s *instanceSchema) validateMeta(obj map[string]any) field.ErrorList {
 		errs = append(errs, field.Required(field.NewPath("metadata", "name"), "typekro renders and applies instances by name"))
 	}
 	return errs
+}
+
+// simpleMeta converts the metadata instances nearly always have (name,
+// generateName, namespace, string labels and annotations) without the
+// reflection of the unstructured converter, a tenth of a kro-mode render;
+// ok is false for anything else, which the converter then handles.
+func simpleMeta(m map[string]any) (*metav1.ObjectMeta, bool) {
+	meta := &metav1.ObjectMeta{}
+	for k, v := range m {
+		var ok bool
+		switch k {
+		case "name":
+			meta.Name, ok = v.(string)
+		case "generateName":
+			meta.GenerateName, ok = v.(string)
+		case "namespace":
+			meta.Namespace, ok = v.(string)
+		case "labels":
+			meta.Labels, ok = stringMap(v)
+		case "annotations":
+			meta.Annotations, ok = stringMap(v)
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return meta, true
+}
+
+func stringMap(v any) (map[string]string, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, ok := x.(string)
+		if !ok {
+			return nil, false
+		}
+		out[k] = s
+	}
+	return out, true
 }
 
 // blocking mirrors the API server's hasBlockingErr: after these errors it
