@@ -409,9 +409,13 @@ var singularToPluralSuffixList = []singularToPluralSuffix{
 }
 
 func buildRules() {
+	// typekro's fork: the same insertions as upstream's init, collected
+	// first and laid out once (rulesInserted); inserting one by one copied
+	// the whole list each time, most of flect's start-up.
+	var plural, singular []singularToPluralSuffix // {suffix, replacement}
 	for i := len(singularToPluralSuffixList) - 1; i >= 0; i-- {
-		insertPluralRule(singularToPluralSuffixList[i].singular, singularToPluralSuffixList[i].plural)
-		insertSingularRule(singularToPluralSuffixList[i].plural, singularToPluralSuffixList[i].singular)
+		plural = append(plural, singularToPluralSuffix{singularToPluralSuffixList[i].singular, singularToPluralSuffixList[i].plural})
+		singular = append(singular, singularToPluralSuffix{singularToPluralSuffixList[i].plural, singularToPluralSuffixList[i].singular})
 	}
 
 	// build pluralRule and singularRule with dictionary for compound words
@@ -424,14 +428,34 @@ func buildRules() {
 			wd.plural = wd.singular
 		}
 
-		insertPluralRule(wd.singular, wd.plural)
+		plural = append(plural, singularToPluralSuffix{wd.singular, wd.plural})
 
 		if !wd.unidirectional {
-			insertSingularRule(wd.plural, wd.singular)
+			singular = append(singular, singularToPluralSuffix{wd.plural, wd.singular})
 
 			if wd.alternative != "" {
-				insertSingularRule(wd.alternative, wd.singular)
+				singular = append(singular, singularToPluralSuffix{wd.alternative, wd.singular})
 			}
 		}
 	}
+
+	pluralMoot.Lock()
+	pluralRules = rulesInserted(plural, pluralRules)
+	pluralMoot.Unlock()
+	singularMoot.Lock()
+	singularRules = rulesInserted(singular, singularRules)
+	singularMoot.Unlock()
+}
+
+// rulesInserted is rules after inserting each of ins ({suffix,
+// replacement}), in order, at the front as insertPluralRule and
+// insertSingularRule do: a no-op rule for the replacement, then the rule
+// for the suffix.
+func rulesInserted(ins []singularToPluralSuffix, rules []rule) []rule {
+	out := make([]rule, 0, 2*len(ins)+len(rules))
+	for j := len(ins) - 1; j >= 0; j-- {
+		suffix, repl := ins[j].singular, ins[j].plural
+		out = append(out, rule{suffix: repl, fn: noop}, rule{suffix: suffix, fn: simpleRuleFunc(suffix, repl)})
+	}
+	return append(out, rules...)
 }
