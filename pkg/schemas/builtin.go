@@ -172,8 +172,10 @@ func builtinDefinition(name string) (*spec.Schema, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
+	// UnmarshalJSON directly: json.Unmarshal would first scan the whole
+	// definition to validate it, then hand it to the same method.
 	d := &spec.Schema{}
-	if err := json.Unmarshal(raw, d); err != nil {
+	if err := d.UnmarshalJSON(raw); err != nil {
 		return nil, false, fmt.Errorf("schemas: corrupt embedded definition %s: %w", name, err)
 	}
 	builtinDefs.decoded[name] = d
