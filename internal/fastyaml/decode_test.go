@@ -173,6 +173,16 @@ func FuzzDecode(f *testing.F) {
 	for _, in := range append(accepted, declined...) {
 		f.Add([]byte(in))
 	}
+	// The repository's small YAML files: real shapes for the mutator.
+	_ = filepath.WalkDir(filepath.Join("..", ".."), func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() && (e.Name() == ".git" || e.Name() == ".cache") {
+			return filepath.SkipDir
+		}
+		if data, err := os.ReadFile(path); err == nil && strings.HasSuffix(path, ".yaml") && len(data) < 4096 {
+			f.Add(data)
+		}
+		return nil
+	})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		check(t, "fuzz", data)
 	})

@@ -367,23 +367,43 @@ func InstanceRef(u *unstructured.Unstructured) string {
 // only exist with KRO (instance and RGD UIDs, kro-version, owned) and with
 // app.kubernetes.io/managed-by set to typekro instead of kro.
 func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, size int) {
+	gvk := instance.GroupVersionKind()
+	set := map[string]string{
+		metadata.InstanceLabel:        instance.GetName(),
+		metadata.InstanceGroupLabel:   gvk.Group,
+		metadata.InstanceVersionLabel: gvk.Version,
+		metadata.InstanceKindLabel:    gvk.Kind,
+		metadata.ManagedByLabelKey:    ManagedBy,
+		metadata.NodeIDLabel:          n.Spec.Meta.ID,
+	}
+	if ns := instance.GetNamespace(); ns != "" {
+		set[metadata.InstanceNamespaceLabel] = ns
+	}
+	if n.Spec.Meta.Type == graph.NodeTypeCollection {
+		set[metadata.CollectionIndexLabel] = strconv.Itoa(index)
+		set[metadata.CollectionSizeLabel] = strconv.Itoa(size)
+	}
+	// Into the object's own label map where it has one: SetLabels would
+	// convert and deep-copy all labels again for every object rendered.
+	if meta, ok := obj.Object["metadata"].(map[string]any); ok {
+		labels, ok := meta["labels"].(map[string]any)
+		if meta["labels"] == nil {
+			labels, ok = map[string]any{}, true
+		}
+		if ok {
+			for k, v := range set {
+				labels[k] = v
+			}
+			meta["labels"] = labels
+			return
+		}
+	}
 	labels := obj.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	gvk := instance.GroupVersionKind()
-	labels[metadata.InstanceLabel] = instance.GetName()
-	if ns := instance.GetNamespace(); ns != "" {
-		labels[metadata.InstanceNamespaceLabel] = ns
-	}
-	labels[metadata.InstanceGroupLabel] = gvk.Group
-	labels[metadata.InstanceVersionLabel] = gvk.Version
-	labels[metadata.InstanceKindLabel] = gvk.Kind
-	labels[metadata.ManagedByLabelKey] = ManagedBy
-	labels[metadata.NodeIDLabel] = n.Spec.Meta.ID
-	if n.Spec.Meta.Type == graph.NodeTypeCollection {
-		labels[metadata.CollectionIndexLabel] = strconv.Itoa(index)
-		labels[metadata.CollectionSizeLabel] = strconv.Itoa(size)
+	for k, v := range set {
+		labels[k] = v
 	}
 	obj.SetLabels(labels)
 }
