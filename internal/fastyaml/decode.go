@@ -3,7 +3,7 @@
 // generators and `kubectl get -o yaml` write them) into the yaml.v3 nodes
 // yaml.v3 itself would build, about ten times faster. It is a fast path,
 // not a parser: Decode declines (ok false) any input outside that subset
-// (comments, flow collections, anchors, tags, block or multi-line scalars,
+// (comments, non-empty flow collections, anchors, tags, block or multi-line scalars,
 // escapes, tabs, CRs, non-ASCII, empty values, odd numbers), and the
 // caller then decodes with yaml.v3 as before, so errors and unusual input
 // read exactly as yaml.v3 reads them. Decoding was half of a
@@ -302,6 +302,12 @@ func (d *decoder) sequence(col int) (*yaml.Node, bool) {
 // scalar decodes a one-line value at line, column (1-based).
 func (d *decoder) scalar(text []byte, line, column int) (*yaml.Node, bool) {
 	var style yaml.Style
+	switch string(text) {
+	case "{}": // empty flow collections, as `kubectl get -o yaml` writes them
+		return d.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle, Line: line, Column: column}), true
+	case "[]":
+		return d.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: line, Column: column}), true
+	}
 	switch text[0] {
 	case '"':
 		style = yaml.DoubleQuotedStyle

@@ -82,12 +82,14 @@ var accepted = []string{
 	"- a:\n  - x\n- b:\n    c: d\n",
 	"url: http://x.example.com/a?b=c\nk: a:b\n",
 	"1: one\ntrue: yes\n",
+	"a: {}\nb: []\nc:\n- {}\n- []\n",
 }
 
 var declined = []string{
 	"a: 1 # comment\n",
-	"a: {}\n",
+	"a: {x: 1}\n",
 	"a: [x]\n",
+	"a: { }\n",
 	"a: &x 1\nb: *x\n",
 	"a: !!str 1\n",
 	"a: |\n  text\n",
