@@ -28,7 +28,16 @@ func reference(data []byte) ([]*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		stripComments(&n)
 		docs = append(docs, &n)
+	}
+}
+
+// stripComments: Decode keeps no comments.
+func stripComments(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		stripComments(c)
 	}
 }
 
@@ -83,6 +92,8 @@ var accepted = []string{
 	"url: http://x.example.com/a?b=c\nk: a:b\n",
 	"1: one\ntrue: yes\n",
 	"a: {}\nb: []\nc:\n- {}\n- []\n",
+	"# head\na: 1\n# mid\nb:\n  # nested\n  c: 2\n    # deeper\n  d:\n  # before an entry\n  - x\n---\n# only a comment\n---\n  # indented\ne: 3\n# foot\n",
+	"# just a comment\n",
 }
 
 var declined = []string{
