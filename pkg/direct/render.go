@@ -383,20 +383,14 @@ func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, 
 		set[metadata.CollectionIndexLabel] = strconv.Itoa(index)
 		set[metadata.CollectionSizeLabel] = strconv.Itoa(size)
 	}
-	// Into the object's own label map where it has one: SetLabels would
-	// convert and deep-copy all labels again for every object rendered.
-	if meta, ok := obj.Object["metadata"].(map[string]any); ok {
-		labels, ok := meta["labels"].(map[string]any)
-		if meta["labels"] == nil {
-			labels, ok = map[string]any{}, true
+	// A new label map, as SetLabels makes (the runtime may share the old
+	// one), without its conversion and deep copy of every label.
+	if labels, ok := stringLabels(obj); ok {
+		for k, v := range set {
+			labels[k] = v
 		}
-		if ok {
-			for k, v := range set {
-				labels[k] = v
-			}
-			meta["labels"] = labels
-			return
-		}
+		obj.Object["metadata"].(map[string]any)["labels"] = labels
+		return
 	}
 	labels := obj.GetLabels()
 	if labels == nil {
@@ -406,6 +400,30 @@ func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, 
 		labels[k] = v
 	}
 	obj.SetLabels(labels)
+}
+
+// stringLabels copies obj's labels into a new map when they are all
+// strings (none when the field is missing or null). ok is false otherwise:
+// GetLabels then gives none at all, which Decorate keeps as it was.
+func stringLabels(obj *unstructured.Unstructured) (map[string]any, bool) {
+	meta, ok := obj.Object["metadata"].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	out := map[string]any{}
+	switch old := meta["labels"].(type) {
+	case nil:
+	case map[string]any:
+		for k, v := range old {
+			if _, ok := v.(string); !ok {
+				return nil, false
+			}
+			out[k] = v
+		}
+	default:
+		return nil, false
+	}
+	return out, true
 }
 
 // WaitsOn names the pending dependencies of a node, or the runtime's
