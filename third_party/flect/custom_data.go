@@ -17,8 +17,8 @@ import (
 // KRO's in-cluster controller computes without it, nor corrupt a KRM
 // function's stdout; loadCustomData is left for upstream parity, unused.
 
-//CustomDataParser are functions that parse data like acronyms or
-//plurals in the shape of a io.Reader it receives.
+// CustomDataParser are functions that parse data like acronyms or
+// plurals in the shape of a io.Reader it receives.
 type CustomDataParser func(io.Reader) error
 
 func loadCustomData(defaultFile, env, readErrorMessage string, parser CustomDataParser) {
@@ -43,7 +43,7 @@ func loadCustomData(defaultFile, env, readErrorMessage string, parser CustomData
 	}
 }
 
-//LoadAcronyms loads rules from io.Reader param
+// LoadAcronyms loads rules from io.Reader param
 func LoadAcronyms(r io.Reader) error {
 	m := []string{}
 	err := json.NewDecoder(r).Decode(&m)
@@ -62,7 +62,7 @@ func LoadAcronyms(r io.Reader) error {
 	return nil
 }
 
-//LoadInflections loads rules from io.Reader param
+// LoadInflections loads rules from io.Reader param
 func LoadInflections(r io.Reader) error {
 	m := map[string]string{}
 

@@ -6,6 +6,7 @@ import (
 )
 
 // Ordinalize converts a number to an ordinal version
+//
 //	42 = 42nd
 //	45 = 45th
 //	1 = 1st
@@ -14,6 +15,7 @@ func Ordinalize(s string) string {
 }
 
 // Ordinalize converts a number to an ordinal version
+//
 //	42 = 42nd
 //	45 = 45th
 //	1 = 1st

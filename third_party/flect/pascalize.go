@@ -5,6 +5,7 @@ import (
 )
 
 // Pascalize returns a string with each segment capitalized
+//
 //	user = User
 //	bob dylan = BobDylan
 //	widget_id = WidgetID
@@ -13,6 +14,7 @@ func Pascalize(s string) string {
 }
 
 // Pascalize returns a string with each segment capitalized
+//
 //	user = User
 //	bob dylan = BobDylan
 //	widget_id = WidgetID

@@ -6,6 +6,7 @@ import (
 )
 
 // Titleize will capitalize the start of each part
+//
 //	"Nice to see you!" = "Nice To See You!"
 //	"i've read a book! have you?" = "I've Read A Book! Have You?"
 //	"This is `code` ok" = "This Is `code` OK"
@@ -14,6 +15,7 @@ func Titleize(s string) string {
 }
 
 // Titleize will capitalize the start of each part
+//
 //	"Nice to see you!" = "Nice To See You!"
 //	"i've read a book! have you?" = "I've Read A Book! Have You?"
 //	"This is `code` ok" = "This Is `code` OK"
