@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -149,12 +148,12 @@ func TestApplyPlanIdempotent(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		actions []fluxssa.Action
+		actions []ssa.Action
 		want    int
 	}{
-		{"fresh cluster", []fluxssa.Action{fluxssa.CreatedAction, fluxssa.CreatedAction, fluxssa.CreatedAction}, 3},
-		{"re-run", []fluxssa.Action{fluxssa.UnchangedAction, fluxssa.UnchangedAction, fluxssa.UnchangedAction}, 0},
-		{"drifted", []fluxssa.Action{fluxssa.UnchangedAction, fluxssa.ConfiguredAction, fluxssa.UnchangedAction}, 1},
+		{"fresh cluster", []ssa.Action{ssa.CreatedAction, ssa.CreatedAction, ssa.CreatedAction}, 3},
+		{"re-run", []ssa.Action{ssa.UnchangedAction, ssa.UnchangedAction, ssa.UnchangedAction}, 0},
+		{"drifted", []ssa.Action{ssa.UnchangedAction, ssa.ConfiguredAction, ssa.UnchangedAction}, 1},
 	} {
 		var items []*ssa.Object
 		for i, a := range tc.actions {

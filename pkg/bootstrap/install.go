@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,7 +58,7 @@ func Stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 func ToWrite(items []*ssa.Object) []*ssa.Object {
 	var out []*ssa.Object
 	for _, it := range items {
-		if it.Action != fluxssa.UnchangedAction {
+		if it.Action != ssa.UnchangedAction {
 			out = append(out, it)
 		}
 	}
@@ -69,8 +68,8 @@ func ToWrite(items []*ssa.Object) []*ssa.Object {
 // Install applies the manifests stage by stage: CRDs and the Namespace,
 // waiting for the CRDs to be Established, then the rest, waiting for the
 // controller Deployment to be Available.
-func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructured, o Options) ([]fluxssa.ChangeSetEntry, error) {
-	var entries []fluxssa.ChangeSetEntry
+func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructured, o Options) ([]ssa.ChangeSetEntry, error) {
+	var entries []ssa.ChangeSetEntry
 	newNamespaces := map[string]bool{}
 	for i, stage := range Stages(objs) {
 		items := make([]*ssa.Object, len(stage))
@@ -84,7 +83,7 @@ func (in *Installer) Install(ctx context.Context, objs []*unstructured.Unstructu
 			if err := in.plan(ctx, it, o, newNamespaces); err != nil {
 				return entries, err
 			}
-			if it.Obj.GetKind() == "Namespace" && it.Action == fluxssa.CreatedAction {
+			if it.Obj.GetKind() == "Namespace" && it.Action == ssa.CreatedAction {
 				newNamespaces[it.Obj.GetName()] = true
 			}
 		}
@@ -129,7 +128,7 @@ func (in *Installer) mapKind(it *ssa.Object) error {
 // dry-run create elsewhere: the server would refuse the apply.
 func (in *Installer) plan(ctx context.Context, it *ssa.Object, o Options, newNamespaces map[string]bool) error {
 	if o.DryRun && it.Namespaced && newNamespaces[it.Obj.GetNamespace()] {
-		it.Action = fluxssa.CreatedAction
+		it.Action = ssa.CreatedAction
 		return in.Client.CreateDryRun(ctx, it, "default")
 	}
 	return in.Client.DryRun(ctx, it, o.Force)
@@ -223,11 +222,11 @@ func RefuseUninstall(ctx context.Context, dyn dynamic.Interface, o UninstallOpti
 
 // Uninstall deletes the manifests in reverse order and waits until they
 // are gone.
-func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstructured, o UninstallOptions) ([]fluxssa.ChangeSetEntry, error) {
+func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstructured, o UninstallOptions) ([]ssa.ChangeSetEntry, error) {
 	if err := RefuseUninstall(ctx, in.Client.Dynamic, o); err != nil {
 		return nil, err
 	}
-	var entries []fluxssa.ChangeSetEntry
+	var entries []ssa.ChangeSetEntry
 	var targets []readiness.Target
 	for i := len(objs) - 1; i >= 0; i-- {
 		u := objs[i]
@@ -246,9 +245,9 @@ func (in *Installer) Uninstall(ctx context.Context, objs []*unstructured.Unstruc
 		if err != nil {
 			return entries, err
 		}
-		it.Action = fluxssa.DeletedAction
+		it.Action = ssa.DeletedAction
 		if !deleted {
-			it.Action = fluxssa.SkippedAction
+			it.Action = ssa.SkippedAction
 		} else {
 			targets = append(targets, readiness.Target{GVR: it.Mapping.Resource, Namespace: it.Obj.GetNamespace(), Name: it.Obj.GetName(), Ref: ssa.Subject(it.Obj), Want: "deleted"})
 		}

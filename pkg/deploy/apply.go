@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,7 +36,7 @@ type ApplyOptions struct {
 
 // ApplyResult is what Apply did.
 type ApplyResult struct {
-	Changes *fluxssa.ChangeSet
+	Changes *ssa.ChangeSet
 	// Unverified are objects a server dry run could not check because their
 	// kind or namespace does not exist yet (DryRun only).
 	Unverified []string
@@ -66,7 +65,7 @@ type ApplyResult struct {
 // waves (wait Active + Ready and the generated CRD Established) → plain
 // objects and instances (wait ACTIVE + Ready when o.Wait).
 func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyResult, error) {
-	res := &ApplyResult{Changes: fluxssa.NewChangeSet()}
+	res := &ApplyResult{Changes: ssa.NewChangeSet()}
 	var as *applySet
 	if o.ApplySet != nil {
 		var err error
@@ -115,7 +114,7 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 	for _, it := range defs {
 		if it.role == render.RoleCRD {
 			targets = append(targets, waitTarget(it, "Established", readiness.CRDEstablished))
-			if it.Action != fluxssa.UnchangedAction {
+			if it.Action != ssa.UnchangedAction {
 				fresh = append(fresh, ssa.CRDGroupVersions(it.Obj)...)
 			}
 		}
@@ -147,13 +146,13 @@ func (e *Engine) Apply(ctx context.Context, set *Set, o ApplyOptions) (*ApplyRes
 		check := readiness.RGDAfterNewKinds(append([]string{}, fresh...))
 		for _, it := range wave {
 			targets = append(targets, waitTarget(it, "Active", check))
-			if it.Action != fluxssa.UnchangedAction {
+			if it.Action != ssa.UnchangedAction {
 				fresh = append(fresh, gvOf[it.Obj.GetName()])
 			}
 			if name := crdOf[it.Obj.GetName()]; name != "" {
 				// A changed RGD's instances wait for the new schema too.
 				want, check := "Established", readiness.CRDEstablished
-				if crd := generated[it.Obj.GetName()]; crd != nil && it.Action != fluxssa.UnchangedAction {
+				if crd := generated[it.Obj.GetName()]; crd != nil && it.Action != ssa.UnchangedAction {
 					want, check = "Established with the new schema", servesSchema(crd)
 				}
 				targets = append(targets, readiness.Target{GVR: crdGVR, Name: name, Ref: "CustomResourceDefinition/" + name, Want: want, Check: check})
@@ -254,7 +253,7 @@ func (e *Engine) write(ctx context.Context, items []*item, force bool, res *Appl
 		sem  = make(chan struct{}, 8)
 	)
 	for _, it := range items {
-		if it.Action == fluxssa.UnchangedAction {
+		if it.Action == ssa.UnchangedAction {
 			continue
 		}
 		wg.Add(1)
@@ -289,7 +288,7 @@ func (e *Engine) dryRunResult(p *plan, res *ApplyResult) *ApplyResult {
 	for _, it := range all {
 		if it.deferred != "" {
 			if it.Action == "" {
-				it.Action = fluxssa.CreatedAction
+				it.Action = ssa.CreatedAction
 			}
 			res.Unverified = append(res.Unverified, fmt.Sprintf("%s: not checked by the server: %s", Subject(it.Obj), it.deferred))
 		}

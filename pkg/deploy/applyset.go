@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,7 +20,7 @@ import (
 )
 
 // PrunedAction marks objects an apply pruned (kubectl's word).
-const PrunedAction fluxssa.Action = "pruned"
+const PrunedAction ssa.Action = "pruned"
 
 // ApplySetRef names the parent of a kro-mode apply set, as kubectl's
 // --applyset=[secret|configmap/]NAME does: a Secret (kubectl's default) or
@@ -161,7 +160,7 @@ func (e *Engine) orphans(ctx context.Context, s *applySet, keep sets.Set[types.U
 
 // prune deletes the orphans wave by wave, then records the current scope
 // on the parent. With dryRun it only lists them.
-func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, cs *fluxssa.ChangeSet) error {
+func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID], dryRun bool, cs *ssa.ChangeSet) error {
 	waves, err := e.orphans(ctx, s, keep)
 	if err != nil {
 		return err
@@ -175,7 +174,7 @@ func (e *Engine) prune(ctx context.Context, s *applySet, keep sets.Set[types.UID
 // deleteWaves deletes members wave by wave, each with a UID precondition
 // (one recreated since it was listed stays), waiting for a wave to be gone
 // before the next.
-func (e *Engine) deleteWaves(ctx context.Context, s *applySet, waves [][]*unstructured.Unstructured, dryRun bool, cs *fluxssa.ChangeSet) error {
+func (e *Engine) deleteWaves(ctx context.Context, s *applySet, waves [][]*unstructured.Unstructured, dryRun bool, cs *ssa.ChangeSet) error {
 	suffix := ""
 	if dryRun {
 		suffix = " (server dry run)"
@@ -213,7 +212,7 @@ func (e *Engine) deleteWaves(ctx context.Context, s *applySet, waves [][]*unstru
 // deleteSet deletes what is left of an apply set after the inputs were
 // deleted (members the inputs no longer contain), then its parent. With
 // keepDefinitions RGDs and CRDs stay, and so does the parent recording them.
-func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions bool, cs *fluxssa.ChangeSet) error {
+func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions bool, cs *ssa.ChangeSet) error {
 	s, err := e.openApplySet(ctx, ref)
 	if err != nil || !s.Exists {
 		return err
@@ -239,7 +238,7 @@ func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions
 		return fmt.Errorf("ApplySet parent %s: %w", s, err)
 	}
 	entry := prunedEntry(s.ParentStub())
-	entry.Action = fluxssa.DeletedAction
+	entry.Action = ssa.DeletedAction
 	cs.Add(entry)
 	if e.Out != nil {
 		fmt.Fprintln(e.Out, entry.String())
@@ -247,6 +246,6 @@ func (e *Engine) deleteSet(ctx context.Context, ref ApplySetRef, keepDefinitions
 	return nil
 }
 
-func prunedEntry(u *unstructured.Unstructured) fluxssa.ChangeSetEntry {
+func prunedEntry(u *unstructured.Unstructured) ssa.ChangeSetEntry {
 	return (&ssa.Object{Obj: u, Action: PrunedAction}).Entry()
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -94,7 +93,7 @@ func TestPruneOrderAndScope(t *testing.T) {
 	recorded.Kinds = sets.New(schema.GroupKind{Kind: "ConfigMap"}, schema.GroupKind{Group: "example.com", Kind: "WebApp"}, rgdGK)
 	recorded.Namespaces = sets.New("team-b")
 	s := &applySet{ApplySet: recorded, kinds: sets.New(schema.GroupKind{Kind: "ConfigMap"}), ns: sets.New("default")}
-	cs := fluxssa.NewChangeSet()
+	cs := ssa.NewChangeSet()
 	if err := e.prune(context.Background(), s, sets.New[types.UID]("u-kept"), false, cs); err != nil {
 		t.Fatal(err)
 	}

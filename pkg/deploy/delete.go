@@ -3,8 +3,6 @@ package deploy
 import (
 	"context"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
-
 	"github.com/typekro/kubectl-typekro/pkg/readiness"
 	"github.com/typekro/kubectl-typekro/pkg/render"
 	"github.com/typekro/kubectl-typekro/pkg/ssa"
@@ -24,15 +22,15 @@ type DeleteOptions struct {
 }
 
 // NotFoundAction marks objects that were already gone.
-const NotFoundAction fluxssa.Action = "not found"
+const NotFoundAction ssa.Action = "not found"
 
 // Delete removes a set in reverse apply order: instances (waiting until
 // KRO has deleted their resources and released them), plain objects,
 // RGDs, namespaces, CRDs. KRO keeps the CRD it generated for an RGD when
 // the RGD is deleted (existing instances would go with it); Delete does
 // too.
-func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*fluxssa.ChangeSet, error) {
-	cs := fluxssa.NewChangeSet()
+func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*ssa.ChangeSet, error) {
+	cs := ssa.NewChangeSet()
 	var items []*item
 	for _, ro := range set.Objects {
 		it := &item{Object: ssa.Object{Obj: ro.Object.DeepCopy()}, role: ro.Role}
@@ -75,7 +73,7 @@ func (e *Engine) Delete(ctx context.Context, set *Set, o DeleteOptions) (*fluxss
 			case !deleted:
 				it.Action = NotFoundAction
 			default:
-				it.Action = fluxssa.DeletedAction
+				it.Action = ssa.DeletedAction
 				targets = append(targets, waitTarget(it, "deleted", nil))
 			}
 			cs.Add(it.Entry())

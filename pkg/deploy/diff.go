@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/typekro/kubectl-typekro/pkg/ssa"
@@ -22,7 +21,7 @@ type DiffOptions struct {
 // ObjectDiff is the difference for one object.
 type ObjectDiff struct {
 	Subject string
-	Action  fluxssa.Action // created, configured or unchanged
+	Action  ssa.Action // created, configured or unchanged
 	// Note says when the merged side is not the server's dry-run result.
 	Note string
 	// Unified is a unified diff of live vs merged YAML, with server-set
@@ -71,20 +70,20 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 				return nil, err
 			}
 			live, merged = it.Live, ssa.Overlay(it.Live, it.Obj)
-			d.Action = fluxssa.ConfiguredAction
+			d.Action = ssa.ConfiguredAction
 			if live == nil {
-				d.Action = fluxssa.CreatedAction
+				d.Action = ssa.CreatedAction
 			}
 			d.Note = "not dry-run: " + it.deferred
 		default:
-			merged, d.Action, d.Note = it.Obj, fluxssa.CreatedAction, "new: "+it.deferred
+			merged, d.Action, d.Note = it.Obj, ssa.CreatedAction, "new: "+it.deferred
 		}
-		if d.Action != fluxssa.UnchangedAction {
+		if d.Action != ssa.UnchangedAction {
 			text, err := ssa.UnifiedDiff(d.Subject, live, merged)
 			if err != nil {
 				return nil, err
 			}
-			if text == "" && d.Action == fluxssa.ConfiguredAction {
+			if text == "" && d.Action == ssa.ConfiguredAction {
 				// Only ownership changes (fields typekro does not own yet).
 				d.Note = "no field changes; applying takes ownership of the fields for field manager " + e.FieldManager
 			}
@@ -113,4 +112,4 @@ func (e *Engine) Diff(ctx context.Context, set *Set, o DiffOptions) ([]ObjectDif
 }
 
 // Changed reports whether applying would change the object.
-func (d ObjectDiff) Changed() bool { return d.Action != fluxssa.UnchangedAction }
+func (d ObjectDiff) Changed() bool { return d.Action != ssa.UnchangedAction }

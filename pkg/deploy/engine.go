@@ -4,11 +4,10 @@
 // instances), waiting on KRO between stages; server-side diff; and ordered
 // deletion.
 //
-// It builds on github.com/fluxcd/pkg/ssa for its change-set model, dry-run
-// normalization and CRD handling, but sends the apply requests itself
-// (package client): fluxcd's ResourceManager always applies with force
-// ownership, and typekro, like kubectl, must fail on a field-manager
-// conflict unless the user passes --force-conflicts.
+// It writes through typekro's pkg/ssa, which keeps Flux's change-set model
+// but sends the apply requests itself: fluxcd's ResourceManager always
+// applies with force ownership, and typekro, like kubectl, must fail on a
+// field-manager conflict unless the user passes --force-conflicts.
 package deploy
 
 import (

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -203,7 +202,7 @@ func TestDeleteOrder(t *testing.T) {
 		t.Errorf("deletes %v, want %v", got, want)
 	}
 	for _, en := range cs.Entries {
-		if en.Action != fluxssa.DeletedAction {
+		if en.Action != ssa.DeletedAction {
 			t.Errorf("%s", en)
 		}
 	}
@@ -237,7 +236,7 @@ func TestDiff(t *testing.T) {
 	for _, d := range diffs {
 		byName[d.Subject] = d
 	}
-	if d := byName["note.example.com/first -n apps"]; d.Action != fluxssa.CreatedAction || !strings.Contains(d.Note, "served only once") {
+	if d := byName["note.example.com/first -n apps"]; d.Action != ssa.CreatedAction || !strings.Contains(d.Note, "served only once") {
 		t.Errorf("instance before apply: %+v", d)
 	}
 	if _, err := e.Apply(ctx, set, ApplyOptions{}); err != nil {
@@ -262,7 +261,7 @@ func TestDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range diffs {
-		if d.Subject == "note.example.com/first -n apps" && (d.Action != fluxssa.ConfiguredAction || !strings.Contains(d.Unified, "-  text: hello\n+  text: bye")) {
+		if d.Subject == "note.example.com/first -n apps" && (d.Action != ssa.ConfiguredAction || !strings.Contains(d.Unified, "-  text: hello\n+  text: bye")) {
 			t.Errorf("changed instance: %s\n%s", d.Action, d.Unified)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -159,7 +158,7 @@ func (e *Engine) prepare(ctx context.Context, set *Set, o planOptions) (*plan, e
 	errs = append(errs, e.dryRunAll(ctx, first, o.Force)...)
 	changed := map[string]bool{} // providers whose object changes
 	for _, it := range first {
-		if it.Action != fluxssa.UnchangedAction {
+		if it.Action != ssa.UnchangedAction {
 			changed[it.Obj.GetKind()+"/"+it.Obj.GetName()] = true
 		}
 	}
@@ -228,7 +227,7 @@ func (e *Engine) checkNamespaces(ctx context.Context, p *plan, create bool) []st
 			continue
 		case !inSet[ns]:
 			nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
-			it := &item{Object: ssa.Object{Obj: nsObj, Action: fluxssa.CreatedAction}, role: render.RoleNamespace}
+			it := &item{Object: ssa.Object{Obj: nsObj, Action: ssa.CreatedAction}, role: render.RoleNamespace}
 			if _, err := e.Map(&it.Object); err != nil {
 				errs = append(errs, err.Error())
 				continue

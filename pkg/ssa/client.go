@@ -5,9 +5,9 @@
 // deletes with UID preconditions, diffs with Secret values masked, and the
 // KEP-3659 ApplySet of a direct-mode instance (applyset.go).
 //
-// It builds on github.com/fluxcd/pkg/ssa (imported as fluxssa) for its
-// change-set model, dry-run normalization, Secret sanitizing and CRD
-// handling, but sends the apply requests itself: fluxcd's ResourceManager
+// It builds on github.com/fluxcd/pkg/ssa's normalize and utils packages for
+// dry-run normalization and CRD handling and keeps Flux's change-set model
+// and Secret masks (changeset.go), but sends the apply requests itself: fluxcd's ResourceManager
 // always applies with force ownership, and typekro, like kubectl, must fail
 // on a field-manager conflict unless the user passes --force-conflicts.
 // The staging, waiting and ordering live in pkg/deploy and pkg/direct/live.
@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"github.com/fluxcd/pkg/ssa/utils"
 	"github.com/kubernetes-sigs/kro/pkg/controller/instance/applyset"
@@ -94,7 +93,7 @@ type Object struct {
 	Namespaced bool
 	Live       *unstructured.Unstructured // nil when absent
 	Merged     *unstructured.Unstructured // the server's dry-run result
-	Action     fluxssa.Action
+	Action     Action
 }
 
 // Subject names an object like kubectl's output does, with a namespace
@@ -121,11 +120,8 @@ func Key(obj *unstructured.Unstructured) string {
 }
 
 // Entry is the object's change-set entry.
-func (o *Object) Entry() fluxssa.ChangeSetEntry {
-	e := fluxssa.ChangeSetEntry{Subject: Subject(o.Obj), Action: o.Action, GroupVersion: o.Obj.GroupVersionKind().GroupVersion().String()}
-	e.ObjMetadata.Name, e.ObjMetadata.Namespace = o.Obj.GetName(), o.Obj.GetNamespace()
-	e.ObjMetadata.GroupKind = o.Obj.GroupVersionKind().GroupKind()
-	return e
+func (o *Object) Entry() ChangeSetEntry {
+	return ChangeSetEntry{Subject: Subject(o.Obj), Action: o.Action, GroupVersion: o.Obj.GetAPIVersion()}
 }
 
 // Resource is the dynamic client for the object (mapped).
@@ -253,14 +249,14 @@ func (c *Client) DryRun(ctx context.Context, o *Object, force bool) error {
 // Decide is the one rule for what an apply does to an object: created
 // when there was none, configured when Drifted, unchanged otherwise. merged
 // is the server's answer to the apply (a dry run's or the real one's).
-func (c *Client) Decide(live, merged *unstructured.Unstructured) fluxssa.Action {
+func (c *Client) Decide(live, merged *unstructured.Unstructured) Action {
 	switch {
 	case live == nil:
-		return fluxssa.CreatedAction
+		return CreatedAction
 	case Drifted(live, merged, c.FieldManager):
-		return fluxssa.ConfiguredAction
+		return ConfiguredAction
 	default:
-		return fluxssa.UnchangedAction
+		return UnchangedAction
 	}
 }
 

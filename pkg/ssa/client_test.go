@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -24,7 +23,7 @@ func TestSubject(t *testing.T) {
 			t.Errorf("Subject = %q, want %q", got, want)
 		}
 	}
-	o := &Object{Obj: u(t, `{apiVersion: v1, kind: Namespace, metadata: {name: x}}`), Action: fluxssa.CreatedAction}
+	o := &Object{Obj: u(t, `{apiVersion: v1, kind: Namespace, metadata: {name: x}}`), Action: CreatedAction}
 	if got := o.Entry().String(); got != "namespace/x created" {
 		t.Errorf("entry = %q", got)
 	}

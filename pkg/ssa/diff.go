@@ -3,7 +3,6 @@ package ssa
 import (
 	"strings"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -110,10 +109,10 @@ func isSecret(u *unstructured.Unstructured) bool {
 // maskSecrets replaces Secret values with fluxcd's masks, as kubectl diff
 // does: "***" when a value is the same on both sides, "*** (before)" and
 // "*** (after)" when it changes, so a diff shows which keys change without
-// their values. fluxssa.SanitizeUnstructuredData masks data; stringData
+// their values. maskData masks data; stringData
 // (write-only, but in the desired object) goes through it the same way.
 func maskSecrets(live, merged *unstructured.Unstructured) error {
-	if err := fluxssa.SanitizeUnstructuredData(live, merged); err != nil {
+	if err := maskData(live, merged); err != nil {
 		return err
 	}
 	swap := func(u *unstructured.Unstructured) map[string]any {
@@ -143,7 +142,7 @@ func maskSecrets(live, merged *unstructured.Unstructured) error {
 		}
 	}
 	sa, sb := swap(live), swap(merged)
-	err := fluxssa.SanitizeUnstructuredData(live, merged)
+	err := maskData(live, merged)
 	restore(live, sa)
 	restore(merged, sb)
 	return err

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/kubernetes-sigs/kro/pkg/controller/instance/applyset"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,12 +36,12 @@ func TestWriteActions(t *testing.T) {
 	ctx := context.Background()
 	steps := []struct {
 		yaml string
-		want fluxssa.Action
+		want Action
 	}{
-		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "1"}}`, fluxssa.CreatedAction},
-		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "1"}}`, fluxssa.UnchangedAction},
-		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "2"}}`, fluxssa.ConfiguredAction},
-		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1, labels: {team: blue}}, data: {k: "2"}}`, fluxssa.ConfiguredAction},
+		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "1"}}`, CreatedAction},
+		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "1"}}`, UnchangedAction},
+		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "2"}}`, ConfiguredAction},
+		{`{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1, labels: {team: blue}}, data: {k: "2"}}`, ConfiguredAction},
 	}
 	for i, s := range steps {
 		o := object(t, c, s.yaml)
@@ -66,7 +65,7 @@ func TestDryRunStoresNothing(t *testing.T) {
 	if err := c.DryRun(context.Background(), o, false); err != nil {
 		t.Fatal(err)
 	}
-	if o.Action != fluxssa.CreatedAction || o.Merged == nil {
+	if o.Action != CreatedAction || o.Merged == nil {
 		t.Errorf("dry run: %s %v", o.Action, o.Merged)
 	}
 	if fc.Get(fakecluster.ConfigMap, "ns1", "a") != nil {
@@ -90,7 +89,7 @@ func TestWriteFieldManagerConflict(t *testing.T) {
 		t.Fatalf("error %v, want a conflict naming the object and --force-conflicts", err)
 	}
 	o := object(t, c, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns1}, data: {k: "2"}}`)
-	if err := c.Write(ctx, o, true); err != nil || o.Action != fluxssa.ConfiguredAction {
+	if err := c.Write(ctx, o, true); err != nil || o.Action != ConfiguredAction {
 		t.Fatalf("forced: %v %s", err, o.Action)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"golang.org/x/sync/errgroup"
@@ -69,7 +68,7 @@ type InstanceResult struct {
 	Pruned  []string
 	// Changes are this apply's change-set entries: objects written
 	// (created, configured, unchanged) and pruned.
-	Changes *fluxssa.ChangeSet
+	Changes *ssa.ChangeSet
 	// parentUID is the UID of the instance's ApplySet parent.
 	parentUID types.UID
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/kubernetes-sigs/kro/pkg/graph"
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
@@ -21,7 +20,7 @@ import (
 // PendingAction marks a resource whose content needs live state that does
 // not exist yet (a referenced object not created, a field the cluster has
 // not filled in): apply will write it once that state exists.
-const PendingAction fluxssa.Action = "pending"
+const PendingAction ssa.Action = "pending"
 
 // Diff computes what apply --mode direct would write for one instance and
 // compares it with the cluster: KRO's runtime resolves each node in
@@ -194,7 +193,7 @@ func (d *Deployer) Diff(ctx context.Context, c *ssa.Client, inst *compile.Instan
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, deploy.ObjectDiff{Subject: ssa.Subject(m), Action: fluxssa.DeletedAction,
+		out = append(out, deploy.ObjectDiff{Subject: ssa.Subject(m), Action: ssa.DeletedAction,
 			Note: "in the ApplySet, no longer rendered: apply --prune deletes it", Unified: text})
 	}
 	return out, nil
@@ -213,7 +212,7 @@ func parentStub(inst *unstructured.Unstructured) *unstructured.Unstructured {
 // exists (what later nodes observe after apply), nil when it is new.
 func diffObject(ctx context.Context, c *ssa.Client, obj *unstructured.Unstructured, force bool) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
 	o := &ssa.Object{Obj: obj}
-	od := deploy.ObjectDiff{Subject: ssa.Subject(obj), Action: fluxssa.CreatedAction}
+	od := deploy.ObjectDiff{Subject: ssa.Subject(obj), Action: ssa.CreatedAction}
 	newObject := func(note string) (deploy.ObjectDiff, *unstructured.Unstructured, error) {
 		od.Note = note
 		text, err := ssa.UnifiedDiff(od.Subject, nil, obj)
@@ -239,11 +238,11 @@ func diffObject(ctx context.Context, c *ssa.Client, obj *unstructured.Unstructur
 		return od, nil, ssa.ApplyError(err, obj)
 	}
 	od.Action = c.Decide(o.Live, merged)
-	if od.Action != fluxssa.UnchangedAction {
+	if od.Action != ssa.UnchangedAction {
 		if od.Unified, err = ssa.UnifiedDiff(od.Subject, o.Live, merged); err != nil {
 			return od, nil, err
 		}
-		if od.Unified == "" && od.Action == fluxssa.ConfiguredAction {
+		if od.Unified == "" && od.Action == ssa.ConfiguredAction {
 			od.Note = "no field changes; applying takes ownership of the fields for field manager " + c.FieldManager
 		}
 	}

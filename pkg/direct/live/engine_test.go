@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -131,7 +130,7 @@ func TestApplyStagesByReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range res[0].Changes.Entries {
-		if e.Action != fluxssa.UnchangedAction {
+		if e.Action != ssa.UnchangedAction {
 			t.Errorf("second apply: %s", e)
 		}
 	}
@@ -234,7 +233,7 @@ func TestDiffAfterApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, od := range diffs {
-		if od.Action != fluxssa.UnchangedAction {
+		if od.Action != ssa.UnchangedAction {
 			t.Errorf("unchanged input: %s %s %s", od.Subject, od.Action, od.Note)
 		}
 	}

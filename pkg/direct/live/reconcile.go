@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	fluxssa "github.com/fluxcd/pkg/ssa"
 	"github.com/kubernetes-sigs/kro/pkg/metadata"
 	"github.com/kubernetes-sigs/kro/pkg/runtime"
 	"golang.org/x/sync/errgroup"
@@ -44,7 +43,7 @@ type reconciler struct {
 	states   map[string]*nodeState
 	// applied are the uids written (or owned by nested runs): prune keeps them.
 	applied sets.Set[types.UID]
-	changes *fluxssa.ChangeSet
+	changes *ssa.ChangeSet
 
 	// Watches run until the reconcile ends and report on events.
 	wctx   context.Context
@@ -114,7 +113,7 @@ func (d *Deployer) applyInstance(ctx context.Context, inst *compile.Instance, o 
 // an interrupted apply never leaves untracked objects.
 func (d *Deployer) newReconciler(ctx context.Context, inst *compile.Instance, o Options, parent *nest) (*reconciler, error) {
 	r := &reconciler{d: d, o: o, start: d.clock().Now(), states: map[string]*nodeState{},
-		applied: sets.New[types.UID](), changes: fluxssa.NewChangeSet(), events: make(chan event, 64)}
+		applied: sets.New[types.UID](), changes: ssa.NewChangeSet(), events: make(chan event, 64)}
 	if parent != nil {
 		if parent.depth > direct.MaxNesting {
 			return nil, fmt.Errorf("instances nested more than %d deep", direct.MaxNesting)
@@ -365,7 +364,7 @@ func (r *reconciler) prune(ctx context.Context, res *InstanceResult) error {
 	pruned, err := r.d.deleteInWaves(ctx, r.inst.Definition, r.inv, stale)
 	res.Pruned = pruned
 	for _, p := range pruned {
-		r.changes.Add(fluxssa.ChangeSetEntry{Subject: p, Action: fluxssa.DeletedAction})
+		r.changes.Add(ssa.ChangeSetEntry{Subject: p, Action: ssa.DeletedAction})
 	}
 	return err
 }
