@@ -2,16 +2,13 @@ package schemas
 
 import (
 	"bytes"
-	"compress/gzip"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
@@ -21,11 +18,11 @@ import (
 //go:embed data/index.json
 var indexJSON []byte
 
-// definitionsGz holds the trimmed, merged components.schemas of every
-// built-in group-version, one per line as NAME<TAB>SCHEMA-JSON, gzip-compressed.
+// definitionsTSV holds the trimmed, merged components.schemas of every
+// built-in group-version, one per line as NAME<TAB>SCHEMA-JSON.
 //
-//go:embed data/definitions.tsv.gz
-var definitionsGz []byte
+//go:embed data/definitions.tsv
+var definitionsTSV []byte
 
 // refPrefix is how OpenAPI v3 documents refer to components.schemas entries.
 const refPrefix = "#/components/schemas/"
@@ -93,16 +90,7 @@ var builtinDefs struct {
 }
 
 func loadDefinitions() {
-	zr, err := gzip.NewReader(bytes.NewReader(definitionsGz))
-	if err != nil {
-		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
-		return
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		builtinDefs.err = fmt.Errorf("schemas: corrupt embedded definitions: %w", err)
-		return
-	}
+	b := definitionsTSV // each definition is a slice of it, not a copy
 	raw := make(map[string][]byte, 1024)
 	for len(b) > 0 {
 		line := b
@@ -144,12 +132,12 @@ func resolveBuiltin(k *kindEntry) (*spec.Schema, error) {
 	return s, nil
 }
 
-// populateRefsLocked resolves the built-in definition root with
-// resolver.PopulateRefs, the function resolver.ClientDiscoveryResolver uses.
-// It must be called with builtinDefs.mu held.
+// populateRefsLocked resolves the built-in definition root as
+// resolver.PopulateRefs does (populate.go). It must be called with
+// builtinDefs.mu held.
 func populateRefsLocked(root string) (*spec.Schema, error) {
 	var decodeErr error
-	s, err := resolver.PopulateRefs(func(ref string) (*spec.Schema, bool) {
+	s, err := populateRefs(func(ref string) (*spec.Schema, bool) {
 		d, ok, err := builtinDefinition(strings.TrimPrefix(ref, refPrefix))
 		if err != nil {
 			decodeErr = err
@@ -172,11 +160,14 @@ func builtinDefinition(name string) (*spec.Schema, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	// UnmarshalJSON directly: json.Unmarshal would first scan the whole
-	// definition to validate it, then hand it to the same method.
-	d := &spec.Schema{}
-	if err := d.UnmarshalJSON(raw); err != nil {
-		return nil, false, fmt.Errorf("schemas: corrupt embedded definition %s: %w", name, err)
+	d, ok := decodeDefinition(raw)
+	if !ok {
+		// UnmarshalJSON directly: json.Unmarshal would first scan the whole
+		// definition to validate it, then hand it to the same method.
+		d = &spec.Schema{}
+		if err := d.UnmarshalJSON(raw); err != nil {
+			return nil, false, fmt.Errorf("schemas: corrupt embedded definition %s: %w", name, err)
+		}
 	}
 	builtinDefs.decoded[name] = d
 	return d, true, nil
