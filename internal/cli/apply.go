@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/deploy"
@@ -39,7 +38,7 @@ type applyOptions struct {
 }
 
 var (
-	applyLong = templates.LongDesc(`
+	applyLong = longDesc(`
 		Apply checks everything offline first, then dry-runs every object on the server, and only
 		then writes, in stages:
 
@@ -77,7 +76,7 @@ var (
 		jsonpath=..., go-template=..., wide) stdout holds only the instances, printed as
 		kubectl prints objects, and the change set moves to stderr.`) + "\n\n" + exitCodeLong
 
-	applyExample = templates.Examples(`
+	applyExample = exampleText(`
 		# Apply an example's RGD and instances, creating their namespaces, and wait until ready
 		kubectl typekro apply examples/webapp --create-namespace
 

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/bootstrap"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -40,7 +39,7 @@ func newBootstrapCommand(flags *genericclioptions.ConfigFlags, streams genericio
 	cmd := &cobra.Command{
 		Use:   "bootstrap",
 		Short: "Install KRO " + bootstrap.Version + " into the cluster (its Helm chart, rendered in, no Helm needed)",
-		Long: templates.LongDesc(`Bootstrap installs the KRO release typekro validates against (`+bootstrap.Version+`): the manifests of
+		Long: longDesc(`Bootstrap installs the KRO release typekro validates against (`+bootstrap.Version+`): the manifests of
 KRO's Helm chart, rendered with its default values when typekro was built (what KRO's own static
 install manifests use: release "kro", namespace `+bootstrap.DefaultNamespace+`), plus the Namespace.
 
@@ -53,7 +52,7 @@ Objects that already match are left alone, so running it again changes nothing.
 Kustomization with health checks that installs KRO from Git).
 --uninstall deletes what bootstrap installs; it refuses while ResourceGraphDefinitions exist
 (deleting KRO's CRDs deletes them), unless --force or --keep-crds.`) + "\n\n" + exitCodeLong,
-		Example: templates.Examples(`
+		Example: exampleText(`
 		# Install KRO and wait until it is Available
 		kubectl typekro bootstrap
 

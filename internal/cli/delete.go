@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/render"
@@ -28,7 +27,7 @@ type deleteOptions struct {
 }
 
 var (
-	deleteLong = templates.LongDesc(`
+	deleteLong = longDesc(`
 		Delete removes the objects of the inputs in reverse apply order:
 
 		1. instances, and waits until they are gone: KRO keeps an instance (by its finalizer)
@@ -47,7 +46,7 @@ var (
 		are deleted too, in the same order, and then its parent (kept with --keep-rgd, which keeps
 		the set's RGDs and CRDs).`) + "\n\n" + exitCodeLong
 
-	deleteExample = templates.Examples(`
+	deleteExample = exampleText(`
 		# Delete an example's instances, then its RGD
 		kubectl typekro delete examples/webapp
 

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/composition"
@@ -32,7 +31,7 @@ type diffOptions struct {
 }
 
 var (
-	diffLong = templates.LongDesc(`
+	diffLong = longDesc(`
 		Diff dry-runs a server-side apply of every object and prints a unified diff of the
 		live object against the result, with managed fields, server-set metadata and status left
 		out and Secret data/stringData masked (each value shown as three asterisks, followed by
@@ -58,7 +57,7 @@ var (
 		    1  differences found
 		    2  error: invalid input, unreadable input, server rejected an object, cluster unreachable`)
 
-	diffExample = templates.Examples(`
+	diffExample = exampleText(`
 		# What apply would change, object by object
 		kubectl typekro diff examples/webapp
 

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -56,7 +55,7 @@ func newFnCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fn [CONFIG [RESOURCES...]]",
 		Short: "Run as a KRM function (kustomize generator/transformer): ResourceList on stdin, rendered on stdout",
-		Long: templates.LongDesc(`fn is typekro as a KRM function for kustomize and other function runners.
+		Long: longDesc(`fn is typekro as a KRM function for kustomize and other function runners.
 
 With no arguments it reads a ResourceList from stdin and writes one to stdout. Its
 functionConfig (apiVersion: typekro.dev/v1alpha1, kind: TypeKro) names what to render:
@@ -82,7 +81,7 @@ plugins disabled"), and so does kubectl apply -k. Use the standalone kustomize b
 
 With arguments (standalone): CONFIG is the functionConfig file, RESOURCES are YAML files
 ("-" for stdin), and the output is a plain YAML stream (nothing on error).`) + "\n\n" + exitCodeLong,
-		Example: templates.Examples(`
+		Example: exampleText(`
 		# As a kustomize generator/transformer (exec KRM function)
 		kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
 

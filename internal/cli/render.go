@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -46,7 +45,7 @@ func newRenderCommand(flags *genericclioptions.ConfigFlags, streams genericioopt
 	cmd := &cobra.Command{
 		Use:   "render PATH...",
 		Short: "Render compositions into ResourceGraphDefinitions and instances",
-		Long: templates.LongDesc(`Render reads Compositions, ResourceGraphDefinitions, CRDs and instances from files and
+		Long: longDesc(`Render reads Compositions, ResourceGraphDefinitions, CRDs and instances from files and
 directories (recursively, multi-document YAML; "-" reads stdin), checks them like KRO would,
 and prints a deterministic YAML stream: CRDs, RGDs, plain manifests, then instances.
 
@@ -57,7 +56,7 @@ writing and exits 1 naming the files that differ.
 SkipDryRunOnMissingResource to instances and reads ARGOCD_APP_NAMESPACE, the ARGOCD_ENV_TYPEKRO_NAME variables
 and the PARAM_NAME ones; --target flux --output-dir DIR writes DIR/definitions (CRDs, RGDs), DIR/instances
 and DIR/flux (the Flux Kustomizations that apply them in order). See plugins/.`) + "\n\n" + exitCodeLong,
-		Example: templates.Examples(`
+		Example: exampleText(`
 		# The RGDs and instances of an example, as one YAML stream
 		kubectl typekro render examples/webapp
 

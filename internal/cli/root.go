@@ -16,7 +16,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
@@ -35,7 +34,7 @@ const (
 )
 
 // exitCodeLong is exitCodeDoc as templates.LongDesc renders help text.
-var exitCodeLong = templates.LongDesc(exitCodeDoc)
+var exitCodeLong = longDesc(exitCodeDoc)
 
 // ExitError carries an exit code; its message (if any) is printed to stderr.
 type ExitError struct {
@@ -61,7 +60,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubectl-typekro",
 		Short: "Typed compositions for KRO: validate, render and deploy ResourceGraphDefinitions and instances",
-		Long: templates.LongDesc(`
+		Long: longDesc(`
 			typekro turns Compositions (typekro.dev/v1alpha1) and ResourceGraphDefinitions into
 			KRO ResourceGraphDefinitions plus instance manifests (kro mode), or into the concrete resources
 			KRO would create, computed with KRO's own runtime (direct mode, for clusters without KRO).

@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/backend"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -31,7 +30,7 @@ type statusOptions struct {
 }
 
 var (
-	statusLong = templates.LongDesc(`
+	statusLong = longDesc(`
 		Status reads what KRO reports: status.state, the conditions (with the generation each
 		was observed for) and every other status field.
 
@@ -53,7 +52,7 @@ var (
 
 		Exit codes: 0 shown, 1 an object was not found, 2 usage error or cluster unreachable.`)
 
-	statusExample = templates.Examples(`
+	statusExample = exampleText(`
 		# The RGDs and instances of an example, as KRO reports them
 		kubectl typekro status -f examples/webapp
 

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 	"github.com/typekro/kubectl-typekro/pkg/testsuite"
@@ -40,15 +39,15 @@ func newTestCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "test [PATH...]",
 		Short: "Run typekro Test documents offline: render an instance, check resources, status, readiness",
-		Long: templates.LongDesc(`Test finds Test documents (apiVersion typekro.dev/v1alpha1, kind Test) in the paths
+		Long: longDesc(`Test finds Test documents (apiVersion typekro.dev/v1alpha1, kind Test) in the paths
 (default ".", recursively) and runs each offline: the instance is checked and rendered in
 direct mode with KRO's runtime, against the observed objects the test gives (references,
 externalRefs, readyWhen and status resolve from them, as with render --observed), then
 compared with expect.resources (every field given must be equal), expect.absent,
 expect.count, expect.status (a subset of the status KRO would write), expect.ready,
 expect.error, and the golden file. Tests run in parallel; the report lists them in file
-order, like go test -v, with each failure's file:line, field path, want and got.`) + "\n\n" + templates.LongDesc(testExitCodes),
-		Example: templates.Examples(`
+order, like go test -v, with each failure's file:line, field path, want and got.`) + "\n\n" + longDesc(testExitCodes),
+		Example: exampleText(`
 		# Run every example's tests
 		kubectl typekro test examples/
 

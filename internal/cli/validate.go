@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/compat"
 	"github.com/typekro/kubectl-typekro/pkg/compile"
@@ -34,7 +33,7 @@ func newValidateCommand(flags *genericclioptions.ConfigFlags, streams genericioo
 	cmd := &cobra.Command{
 		Use:   "validate PATH...",
 		Short: "Check compositions and instances offline, reporting every error at once",
-		Long: templates.LongDesc(`Validate runs every check render runs — KRO's graph builder on each definition, schema
+		Long: longDesc(`Validate runs every check render runs — KRO's graph builder on each definition, schema
 checks on each instance — and prints nothing but the errors, each as
 FILE:LINE: Kind/name: field.path: message.
 
@@ -48,7 +47,7 @@ defined by an RGD of another name is OWNER_CHANGED (KRO refuses it). Compatible 
 are listed with -v 1. A breaking change is refused by KRO, and fails validate, unless the
 RGD carries kro.run/allow-breaking-changes: "true" (or --allow-breaking-changes is given):
 it is then reported as allowed.`) + "\n\n" + exitCodeLong,
-		Example: templates.Examples(`
+		Example: exampleText(`
 		# Check every example offline
 		kubectl typekro validate examples/
 

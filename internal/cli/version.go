@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/typekro/kubectl-typekro/pkg/bootstrap"
 )
@@ -25,10 +24,10 @@ func newVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the typekro version and the KRO version it validates against",
-		Long: templates.LongDesc(`
+		Long: longDesc(`
 			Version prints typekro's version, the version of KRO linked into it (read from the
 			build info: the KRO packages typekro validates and renders with) and the Go version.`),
-		Example: templates.Examples(`
+		Example: exampleText(`
 			kubectl typekro version`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
