@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"slices"
 	"strconv"
 	"testing"
@@ -33,7 +34,11 @@ func TestHelpTexts(t *testing.T) {
 		fmt.Fprintf(&b, "\t%s:\n\t\t%s,\n", strconv.Quote(raw), strconv.Quote(templates.LongDesc(raw)))
 	}
 	b.WriteString("}\n")
-	golden.Assert(t, "helptext_rendered.go", b.Bytes())
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "helptext_rendered.go", src)
 
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
