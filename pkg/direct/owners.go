@@ -8,23 +8,24 @@ import (
 // by two resources of one): applied, the later would silently take the
 // object over, as both write with typekro's field manager, where KRO
 // refuses the same with an ApplySet conflict. Each conflict is an error at
-// the second owner's instance document, naming the first.
-func checkOwners(rs []Resource) error {
+// the second owner's instance document, naming the first. keys[i] is
+// render.Key of rs[i].Object, computed where the objects were rendered (in
+// parallel): here only the look-ups are left.
+func checkOwners(rs []Resource, keys []string) error {
 	type owner struct {
 		inst *composition.Document
 		node string
 	}
-	first := map[string]owner{}
+	first := make(map[string]owner, len(rs))
 	var errs composition.Errors
-	for _, r := range rs {
-		o := r.Object
-		gvk := o.GroupVersionKind()
-		key := gvk.GroupKind().String() + " " + o.GetNamespace() + "/" + o.GetName()
-		prev, seen := first[key]
+	for i, r := range rs {
+		prev, seen := first[keys[i]]
 		if !seen {
-			first[key] = owner{r.Instance.Doc, r.NodeID}
+			first[keys[i]] = owner{r.Instance.Doc, r.NodeID}
 			continue
 		}
+		o := r.Object
+		gvk := o.GroupVersionKind()
 		errs = append(errs, r.Instance.Doc.Errorf("", "resource %q renders %s %s, which %s (resource %q, %s) renders too: every object needs one owner",
 			r.NodeID, gvk.Kind, objectName(o.GetNamespace(), o.GetName()), prev.inst.Ref(), prev.node, prev.inst.File))
 	}

@@ -110,7 +110,11 @@ func Render(res *compile.Result, opts Options) (*Result, error) {
 		out.Pending = append(out.Pending, r.Pending...)
 		out.Skipped = append(out.Skipped, r.Skipped...)
 	}
-	if err := checkOwners(out.Resources); err != nil {
+	keys := make([]string, len(out.Resources))
+	for i, r := range out.Resources {
+		keys[i] = render.Key(r.Object)
+	}
+	if err := checkOwners(out.Resources, keys); err != nil {
 		return nil, err
 	}
 	if len(out.Pending) > 0 && !opts.AllowPending {
@@ -192,7 +196,7 @@ func renderInstance(inst *compile.Instance, depth int, sh *shared) (*Result, err
 	}
 	c := sh.content(inst.Definition)
 	g := c.graph
-	rt, err := runtime.FromGraph(c.runtime, compile.GraphConfig, runtime.WithInstance(inst.Object))
+	rt, err := c.newRuntime(inst.Object)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", InstanceRef(inst.Object), err)
 	}

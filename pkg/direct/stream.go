@@ -71,12 +71,16 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 	}
 	out := &Encoded{}
 	var owners []Resource
+	var ownerKeys []string
 	for _, r := range results {
 		keyed = append(keyed, r.docs...)
 		owners = append(owners, r.owners...)
+		for _, d := range r.docs {
+			ownerKeys = append(ownerKeys, d.Key)
+		}
 		out.Pending = append(out.Pending, r.pending...)
 	}
-	if err := checkOwners(owners); err != nil {
+	if err := checkOwners(owners, ownerKeys); err != nil {
 		return nil, err
 	}
 	if len(out.Pending) > 0 && !opts.AllowPending {
