@@ -61,8 +61,13 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 	}
 	// Objects' order: the inputs, then each instance's resources, stably
 	// sorted by role and key.
-	var keyed []render.Keyed[[]byte]
-	for _, o := range Objects(res, &Result{}) {
+	n := 0
+	for _, r := range results {
+		n += len(r.docs)
+	}
+	inputs := Objects(res, &Result{})
+	keyed := make([]render.Keyed[[]byte], 0, len(inputs)+n)
+	for _, o := range inputs {
 		k, err := keyedYAML(o.Role, o.Object)
 		if err != nil {
 			return nil, err
@@ -70,8 +75,8 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 		keyed = append(keyed, k)
 	}
 	out := &Encoded{}
-	var owners []Resource
-	var ownerKeys []string
+	owners := make([]Resource, 0, n)
+	ownerKeys := make([]string, 0, n)
 	for _, r := range results {
 		keyed = append(keyed, r.docs...)
 		owners = append(owners, r.owners...)

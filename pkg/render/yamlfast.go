@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode"
 
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -20,14 +21,25 @@ func fastYAML(obj map[string]any) ([]byte, bool) {
 	if len(obj) == 0 {
 		return nil, false
 	}
-	e := fastEncoder{buf: make([]byte, 0, 1024)}
+	e := encoders.Get().(*fastEncoder)
+	defer encoders.Put(e)
+	e.buf, e.keys = e.buf[:0], e.keys[:0]
 	if !e.mapping(obj, 0) {
 		return nil, false
 	}
-	return e.buf, true
+	// The document is kept (a large render holds tens of thousands):
+	// exactly its bytes, not the scratch buffer's slack.
+	return bytes.Clone(e.buf), true
 }
 
-type fastEncoder struct{ buf []byte }
+// encoders are scratch space reused between documents.
+var encoders = sync.Pool{New: func() any { return &fastEncoder{buf: make([]byte, 0, 4096)} }}
+
+type fastEncoder struct {
+	buf []byte
+	// keys is a stack: each mapping sorts its keys above its parent's.
+	keys []string
+}
 
 // yaml.v2 folds spaced plain and quoted scalars past this column; a line
 // that fits cannot be folded.
@@ -41,10 +53,13 @@ func (e *fastEncoder) mapping(m map[string]any, indent int) bool {
 }
 
 func (e *fastEncoder) mappingAt(m map[string]any, indent int, first bool) bool {
-	keys := make([]string, 0, len(m))
+	base := len(e.keys)
 	for k := range m {
-		keys = append(keys, k)
+		e.keys = append(e.keys, k)
 	}
+	// Nested mappings push above len(e.keys) and pop back: keys stays valid.
+	keys := e.keys[base:]
+	defer func() { e.keys = e.keys[:base] }()
 	slices.SortFunc(keys, func(a, b string) int {
 		if a == b {
 			return 0
