@@ -123,6 +123,7 @@ func (o *fnOptions) Validate() error {
 }
 
 func (o *fnOptions) Run() error {
+	compile.Prewarm() // while the input is read
 	streams := o.streams
 	var out bytes.Buffer
 	rw := &kio.ByteReadWriter{Writer: &out, KeepReaderAnnotations: true}

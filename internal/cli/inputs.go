@@ -90,6 +90,7 @@ func (o *inputOptions) paths(args []string) ([]string, error) {
 
 // Compile loads paths (plus --crds) and checks them.
 func (o *inputOptions) Compile(paths []string, namespace string, flags *genericclioptions.ConfigFlags) (*compile.Result, error) {
+	compile.Prewarm() // while the inputs are read
 	reader := o.reader()
 	set, err := reader.Load(paths...)
 	// Content errors do not stop here: Compile reports them with its own,

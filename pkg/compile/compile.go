@@ -117,6 +117,8 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 		}
 		comps = append(comps, c)
 	}
+	Prewarm()
+	warmSchemas(comps)
 	defs, derrs := buildDefinitions(comps, reg, opts, failed)
 	errs = append(errs, derrs...)
 	res.Definitions = defs

@@ -172,3 +172,15 @@ func builtinDefinition(name string) (*spec.Schema, bool, error) {
 	builtinDefs.decoded[name] = d
 	return d, true, nil
 }
+
+// Warm resolves the built-in kinds among gvks into the process-wide cache,
+// in order, so that a later ResolveSchema of one returns at once; other
+// kinds are left alone. compile runs it beside KRO's graph builder, which
+// resolves the same kinds one by one between other work.
+func Warm(gvks []schema.GroupVersionKind) {
+	for _, gvk := range gvks {
+		if k, ok := builtinKind(gvk); ok {
+			_, _ = resolveBuiltin(k) // an error is the builder's to report
+		}
+	}
+}

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	"reflect"
 	"strings"
@@ -141,5 +142,20 @@ func TestPopulateRefsCycles(t *testing.T) {
 		g, _ := got.MarshalJSON()
 		w, _ := want.MarshalJSON()
 		t.Errorf("got  %s\nwant %s", g, w)
+	}
+}
+
+// Warm fills the process-wide cache with the built-in kinds it is given and
+// leaves other kinds alone.
+func TestWarm(t *testing.T) {
+	resetBuiltin()
+	deployment := gvk("apps/v1", "Deployment")
+	Warm([]schema.GroupVersionKind{gvk("example.com/v1", "Widget"), deployment})
+	builtinDefs.mu.Lock()
+	_, cached := builtinDefs.resolved[deployment]
+	n := len(builtinDefs.resolved)
+	builtinDefs.mu.Unlock()
+	if !cached || n != 1 {
+		t.Errorf("after Warm: Deployment cached %v, %d kinds cached, want only Deployment", cached, n)
 	}
 }
