@@ -1,6 +1,8 @@
 package direct
 
 import (
+	"strings"
+
 	"github.com/typekro/kubectl-typekro/pkg/composition"
 )
 
@@ -10,7 +12,8 @@ import (
 // refuses the same with an ApplySet conflict. Each conflict is an error at
 // the second owner's instance document, naming the first. keys[i] is
 // render.Key of rs[i].Object, computed where the objects were rendered (in
-// parallel): here only the look-ups are left.
+// parallel): here only the look-ups are left, and the objects themselves
+// are not read (a streaming render keeps none).
 func checkOwners(rs []Resource, keys []string) error {
 	type owner struct {
 		inst *composition.Document
@@ -24,10 +27,12 @@ func checkOwners(rs []Resource, keys []string) error {
 			first[keys[i]] = owner{r.Instance.Doc, r.NodeID}
 			continue
 		}
-		o := r.Object
-		gvk := o.GroupVersionKind()
+		// render.Key: "Kind[.group]\x00namespace\x00name".
+		gk, rest, _ := strings.Cut(keys[i], "\x00")
+		ns, name, _ := strings.Cut(rest, "\x00")
+		kind, _, _ := strings.Cut(gk, ".")
 		errs = append(errs, r.Instance.Doc.Errorf("", "resource %q renders %s %s, which %s (resource %q, %s) renders too: every object needs one owner",
-			r.NodeID, gvk.Kind, objectName(o.GetNamespace(), o.GetName()), prev.inst.Ref(), prev.node, prev.inst.File))
+			r.NodeID, kind, objectName(ns, name), prev.inst.Ref(), prev.node, prev.inst.File))
 	}
 	return errs.Err()
 }

@@ -38,7 +38,7 @@ func (e *Encoded) WriteTo(w io.Writer) (int64, error) {
 func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 	type instanceDocs struct {
 		docs    []render.Keyed[[]byte]
-		owners  []Resource // for checkOwners, with only the objects' identity
+		owners  []Resource // for checkOwners, without the objects
 		pending []Pending
 	}
 	sh := newShared(opts.Observer)
@@ -52,7 +52,7 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 			if out.docs[i], err = keyedYAML(render.ResourceRole(rs.Object), rs.Object); err != nil {
 				return instanceDocs{}, err
 			}
-			out.owners[i].Object = identity(rs.Object)
+			out.owners[i].Object = nil // not kept: checkOwners reads the key
 		}
 		return out, nil
 	})
@@ -102,15 +102,4 @@ func RenderYAML(res *compile.Result, opts Options) (*Encoded, error) {
 func keyedYAML(role render.Role, u *unstructured.Unstructured) (render.Keyed[[]byte], error) {
 	b, err := render.EncodeYAML(u)
 	return render.Keyed[[]byte]{Role: role, Key: render.Key(u), Value: b}, err
-}
-
-// identity keeps what checkOwners reads of an object: its kind, namespace
-// and name.
-func identity(u *unstructured.Unstructured) *unstructured.Unstructured {
-	id := &unstructured.Unstructured{Object: map[string]any{}}
-	id.SetAPIVersion(u.GetAPIVersion())
-	id.SetKind(u.GetKind())
-	id.SetNamespace(u.GetNamespace())
-	id.SetName(u.GetName())
-	return id
 }

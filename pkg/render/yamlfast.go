@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -197,7 +198,21 @@ func (e *fastEncoder) scalar(v any) bool {
 				return false
 			}
 		}
-	case float64, int32:
+	case int32:
+		e.buf = strconv.AppendInt(e.buf, int64(t), 10)
+		return true
+	case float64: // yaml.v2's floatv: shortest 'g' form, YAML's inf and nan
+		switch {
+		case math.IsInf(t, 1):
+			e.buf = append(e.buf, ".inf"...)
+		case math.IsInf(t, -1):
+			e.buf = append(e.buf, "-.inf"...)
+		case math.IsNaN(t):
+			e.buf = append(e.buf, ".nan"...)
+		default:
+			e.buf = strconv.AppendFloat(e.buf, t, 'g', -1, 64)
+		}
+		return true
 	default:
 		return false
 	}

@@ -26,6 +26,11 @@ func TestFastYAMLMatchesYAMLv2(t *testing.T) {
 			t.Errorf("fastYAML declined %#v", c)
 		}
 	}
+	// Each scalar alone, as a mapping value and as a list item.
+	for _, v := range scalars {
+		compareYAML(t, map[string]any{"k": v})
+		compareYAML(t, map[string]any{"l": []any{v}})
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	wrote := 0
 	const n = 3000
@@ -64,7 +69,7 @@ var scalars = []any{
 	"a very long string with spaces that goes past the eighty column limit of yaml.v2's emitter for sure",
 	"a:", "a::b", "a:b:c", "x@y", "nginx@sha256:0123abcd", "mailto:a@b.c", "http:", "k:", "Y:", "yes:no", "on:",
 	strings.Repeat("nospace", 20), "svc-00001", "registry.example.com/svc:1.2.0", "8080", "team-03", "Yes please", "2026-01-01", "12:30:00",
-	int64(0), int64(-5), int64(math.MaxInt64), 7, int32(3), 1.5, 2.0, 1e21, -0.0, math.Inf(1), math.NaN(), true, false, nil,
+	int64(0), int64(-5), int64(math.MaxInt64), 7, int32(3), int32(math.MinInt32), 1.5, 2.0, 8080.0, 1e6, 1e21, 1e-7, 0.1, -2.5, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), true, false, nil,
 }
 
 var keys = []string{"name", "namespace", "app", "a10", "a9", "a_b", "aB", "A", "_x", "x.y/z", "9", "10", "0", "00", "with space", "yes", "é", "k:v", "k:", "a@b", "http://x", "-", "long key " + strings.Repeat("x", 70), strings.Repeat("k", 120)}
