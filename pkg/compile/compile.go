@@ -118,7 +118,9 @@ func Compile(set *composition.Set, opts Options) (*Result, error) {
 		comps = append(comps, c)
 	}
 	Prewarm()
-	warmSchemas(comps)
+	if opts.Resolver == nil { // the embedded schemas, not the cluster's
+		warmSchemas(comps)
+	}
 	defs, derrs := buildDefinitions(comps, reg, opts, failed)
 	errs = append(errs, derrs...)
 	res.Definitions = defs

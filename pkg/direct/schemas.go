@@ -15,9 +15,8 @@ import (
 type content struct {
 	graph *graph.Graph // readyWhen removed
 	// runtime is graph for KRO's runtime: with celexpr.RuntimeSchemas
-	// where it has them.
-	// and without the resource nodes' templates, which newRuntime puts
-	// back.
+	// where it has them, and without the nodes' templates (templates),
+	// which newRuntime puts back.
 	runtime   *graph.Graph
 	templates map[string]*unstructured.Unstructured
 }
@@ -44,7 +43,7 @@ func newContent(g *graph.Graph) *content {
 // templates instead of copying them: FromGraph deep-copies every node, yet
 // KRO's runtime reads a node's template only to deep-copy it again before
 // resolving it (pkg/runtime/node_resolve.go), and typekro only reads it.
-// The copies were a fifth of a 10,000-instance direct render's CPU
+// The copies were a tenth of a 10,000-instance direct render's CPU
 // (issue 13).
 func (c *content) newRuntime(inst *unstructured.Unstructured) (*runtime.Runtime, error) {
 	rt, err := runtime.FromGraph(c.runtime, compile.GraphConfig, runtime.WithInstance(inst))

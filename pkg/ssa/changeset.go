@@ -50,8 +50,6 @@ func (c *ChangeSet) String() string {
 
 // ChangeSetEntry is what was done to one object.
 type ChangeSetEntry struct {
-	// GroupVersion is the object's apiVersion.
-	GroupVersion string
 	// Subject is Subject(object): Kind/namespace/name.
 	Subject string
 	Action  Action

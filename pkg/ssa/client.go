@@ -121,7 +121,7 @@ func Key(obj *unstructured.Unstructured) string {
 
 // Entry is the object's change-set entry.
 func (o *Object) Entry() ChangeSetEntry {
-	return ChangeSetEntry{Subject: Subject(o.Obj), Action: o.Action, GroupVersion: o.Obj.GetAPIVersion()}
+	return ChangeSetEntry{Subject: Subject(o.Obj), Action: o.Action}
 }
 
 // Resource is the dynamic client for the object (mapped).
