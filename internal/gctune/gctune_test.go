@@ -31,7 +31,13 @@ func TestPace(t *testing.T) {
 			{"GOMEMLIMIT=1GiB", "400 1024MiB"},
 		} {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestPace$")
-			cmd.Env = append(os.Environ(), "GCTUNE_CHILD=1", tt.env)
+			var env []string
+			for _, kv := range os.Environ() { // only the case's own settings
+				if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+					env = append(env, kv)
+				}
+			}
+			cmd.Env = append(env, "GCTUNE_CHILD=1", tt.env)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", tt.env, err, out)
