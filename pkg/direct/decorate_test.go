@@ -50,6 +50,43 @@ func TestDecorate(t *testing.T) {
 	}
 }
 
+// Objects whose metadata or labels have another shape are handled as
+// SetLabels handles them: missing metadata or labels that are not a map get
+// KRO's labels; metadata that is not a map is left alone.
+func TestDecorateOddMetadata(t *testing.T) {
+	instance := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1", "kind": "App", "metadata": map[string]any{"name": "a"},
+	}}
+	n := &runtime.Node{Spec: &graph.Node{Meta: graph.NodeMeta{ID: "cm"}}}
+	kro := map[string]string{
+		"kro.run/instance-name": "a", "kro.run/instance-group": "example.com", "kro.run/instance-version": "v1",
+		"kro.run/instance-kind": "App", "app.kubernetes.io/managed-by": ManagedBy, "kro.run/node-id": "cm",
+	}
+	for _, tt := range []struct {
+		name     string
+		metadata any // nil: no metadata field
+		want     map[string]string
+	}{
+		{"no metadata", nil, kro},
+		{"labels not a map", map[string]any{"labels": "x"}, kro},
+		{"metadata not a map", "oops", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := &unstructured.Unstructured{Object: map[string]any{"kind": "ConfigMap"}}
+			if tt.metadata != nil {
+				obj.Object["metadata"] = tt.metadata
+			}
+			Decorate(obj, instance, n, 0, 1)
+			if got := obj.GetLabels(); !maps.Equal(got, tt.want) {
+				t.Errorf("labels %v, want %v", got, tt.want)
+			}
+			if tt.want == nil && obj.Object["metadata"] != tt.metadata {
+				t.Errorf("metadata %v, want it left alone", obj.Object["metadata"])
+			}
+		})
+	}
+}
+
 func merge(a, b map[string]string) map[string]string {
 	out := maps.Clone(a)
 	maps.Copy(out, b)

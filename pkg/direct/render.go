@@ -388,46 +388,31 @@ func Decorate(obj, instance *unstructured.Unstructured, n *runtime.Node, index, 
 		set[metadata.CollectionSizeLabel] = strconv.Itoa(size)
 	}
 	// A new label map, as SetLabels makes (the runtime may share the old
-	// one), without its conversion and deep copy of every label.
-	if labels, ok := stringLabels(obj); ok {
-		for k, v := range set {
+	// one), without its conversion and deep copy of every label. Like
+	// SetLabels: metadata that is not a mapping is left alone, and labels
+	// that are not all strings (GetLabels: none) are replaced.
+	meta, ok := obj.Object["metadata"].(map[string]any)
+	if !ok {
+		if obj.Object["metadata"] != nil {
+			return
+		}
+		meta = map[string]any{}
+		obj.Object["metadata"] = meta
+	}
+	labels := make(map[string]any, len(set))
+	if old, ok := meta["labels"].(map[string]any); ok {
+		for k, v := range old {
+			if _, ok := v.(string); !ok {
+				clear(labels)
+				break
+			}
 			labels[k] = v
 		}
-		obj.Object["metadata"].(map[string]any)["labels"] = labels
-		return
-	}
-	labels := obj.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
 	}
 	for k, v := range set {
 		labels[k] = v
 	}
-	obj.SetLabels(labels)
-}
-
-// stringLabels copies obj's labels into a new map when they are all
-// strings (none when the field is missing or null). ok is false otherwise:
-// GetLabels then gives none at all, which Decorate keeps as it was.
-func stringLabels(obj *unstructured.Unstructured) (map[string]any, bool) {
-	meta, ok := obj.Object["metadata"].(map[string]any)
-	if !ok {
-		return nil, false
-	}
-	out := map[string]any{}
-	switch old := meta["labels"].(type) {
-	case nil:
-	case map[string]any:
-		for k, v := range old {
-			if _, ok := v.(string); !ok {
-				return nil, false
-			}
-			out[k] = v
-		}
-	default:
-		return nil, false
-	}
-	return out, true
+	meta["labels"] = labels
 }
 
 // WaitsOn names the pending dependencies of a node, or the runtime's

@@ -69,52 +69,55 @@ func (p *populator) schema(s *spec.Schema) (_ *spec.Schema, cut bool, _ error) {
 
 // children populates the properties, additionalProperties and items of s,
 // returning s itself when none changed.
-func (p *populator) children(s *spec.Schema) (_ *spec.Schema, cut bool, _ error) {
+func (p *populator) children(s *spec.Schema) (_ *spec.Schema, cut bool, err error) {
 	result := *s
 	changed := false
+	// sub populates one sub-schema: nil when it is unchanged.
+	sub := func(in *spec.Schema) *spec.Schema {
+		if err != nil { // the first error is the one reported
+			return nil
+		}
+		populated, c, e := p.schema(in)
+		cut = cut || c
+		if e != nil {
+			err = e
+			return nil
+		}
+		if populated == in {
+			return nil
+		}
+		changed = true
+		return populated
+	}
 	if len(s.Properties) > 0 {
 		props := make(map[string]spec.Schema, len(s.Properties))
-		for name := range s.Properties {
-			prop := s.Properties[name]
-			populated, c, err := p.schema(&prop)
-			if err != nil {
-				return nil, false, err
+		for name, prop := range s.Properties {
+			if populated := sub(&prop); populated != nil {
+				props[name] = *populated
+			} else {
+				props[name] = prop
 			}
-			cut = cut || c
-			if populated != &prop {
-				changed = true
-			}
-			props[name] = *populated
 		}
 		if changed {
 			result.Properties = props
 		}
 	}
 	if a := s.AdditionalProperties; a != nil && a.Schema != nil {
-		populated, c, err := p.schema(a.Schema)
-		if err != nil {
-			return nil, false, err
-		}
-		cut = cut || c
-		if populated != a.Schema {
-			changed = true
+		if populated := sub(a.Schema); populated != nil {
 			n := *a
 			n.Schema = populated
 			result.AdditionalProperties = &n
 		}
 	}
 	if it := s.Items; it != nil && it.Schema != nil {
-		populated, c, err := p.schema(it.Schema)
-		if err != nil {
-			return nil, false, err
-		}
-		cut = cut || c
-		if populated != it.Schema {
-			changed = true
+		if populated := sub(it.Schema); populated != nil {
 			n := *it
 			n.Schema = populated
 			result.Items = &n
 		}
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if changed {
 		return &result, cut, nil
